@@ -1,0 +1,3 @@
+"""loomcls: image classification on loomcv."""
+
+__version__ = "0.1.0"
