@@ -1,0 +1,1 @@
+"""The ``loomcv`` command: one module per sub-command, imported only when run."""
