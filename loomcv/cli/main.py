@@ -24,17 +24,16 @@ def _error_text(err: BaseException) -> str:
 def main(argv: Optional[List[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="loomcv", description="config-driven training with loomcv")
-    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (_, help_text) in COMMANDS.items():
-        sub.add_parser(name, help=help_text, add_help=False)
-    # Parse only the command name first, then let its module define the rest.
-    known, _ = parser.parse_known_args(argv[:1] + [a for a in argv[1:] if a == "--debug"] if argv and argv[0] in COMMANDS else argv)
-    if known.command is None:
+        sub.add_parser(name, help=help_text)
+    if not argv or argv[0] not in COMMANDS:
+        parser.parse_args(argv)  # prints help for -h, or names the unknown command
         parser.print_help()
         return 2
-    module = importlib.import_module(COMMANDS[known.command][0])
-    cmd_parser = argparse.ArgumentParser(prog=f"loomcv {known.command}", description=COMMANDS[known.command][1])
+    command = argv[0]
+    module = importlib.import_module(COMMANDS[command][0])
+    cmd_parser = argparse.ArgumentParser(prog=f"loomcv {command}", description=COMMANDS[command][1])
     cmd_parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     module.add_arguments(cmd_parser)
     args = cmd_parser.parse_args(argv[1:])
@@ -46,7 +45,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     except Exception as err:  # a clean message for users; --debug for the traceback
         if args.debug:
             raise
-        print(f"loomcv {known.command}: error: {_error_text(err)}", file=sys.stderr)
+        print(f"loomcv {command}: error: {_error_text(err)}", file=sys.stderr)
         return 1
 
 
