@@ -12,7 +12,8 @@ from typing import List, Optional
 
 #: sub-command -> (module, one-line help)
 COMMANDS = {
-    "print-config": ("loomcv.cli.print_config", "print the merged config, optionally with where each value came from"),
+    "print-config": ("loomcv.cli.print_config",
+                     "print the merged config, optionally with where each value came from"),
 }
 
 

@@ -1,0 +1,328 @@
+"""Config: a loaded config file, with attribute access and provenance."""
+
+import copy
+import json
+import os
+import os.path as osp
+import tempfile
+import warnings
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+import yaml
+
+from loomcv.errors import ConfigError, did_you_mean
+
+from .config_dict import ConfigDict, Path, path_text, source_of, to_plain
+from .loader import leaf_paths, load_file, resolve_path
+from .options import parse_options
+from .pretty import format_python
+
+
+def _for_data_format(value: Any) -> Any:
+    """Tuples -> lists for YAML/JSON, which have no tuples."""
+    if isinstance(value, dict):
+        return {k: _for_data_format(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_for_data_format(v) for v in value]
+    return value
+
+
+class Config:
+    """A config: the merged values of a file and its bases.
+
+    ``cfg.model.backbone.depth`` and ``cfg['model']['backbone']['depth']`` both
+    work. ``cfg.provenance`` maps each leaf's key path to the file and line (or
+    the ``--cfg-options`` item) that set it last; ``cfg.explain_text`` shows it.
+    """
+
+    def __init__(self, cfg_dict: Optional[dict] = None, cfg_text: Optional[str] = None,
+                 filename: Optional[str] = None, provenance: Optional[Dict[Path, str]] = None):
+        if cfg_dict is not None and not isinstance(cfg_dict, dict):
+            raise TypeError(f"cfg_dict must be a dict, got {type(cfg_dict).__name__}")
+        prov = dict(provenance or {})
+        object.__setattr__(self, "_provenance", prov)
+        object.__setattr__(self, "_cfg_dict", ConfigDict(to_plain(cfg_dict or {}), _provenance=prov))
+        object.__setattr__(self, "_filename", None if filename is None else str(filename))
+        object.__setattr__(self, "_text", cfg_text or "")
+
+    # ------------------------------------------------------------ loading
+    @staticmethod
+    def fromfile(filename: str, use_predefined_variables: bool = True,
+                 import_custom_modules: bool = True) -> "Config":
+        """Load a ``.py``/``.yaml``/``.yml``/``.json`` file (or ``pkg::path``) with its bases."""
+        path = resolve_path(str(filename))
+        values, prov = load_file(path, use_predefined_variables)
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        cfg = Config(values, cfg_text=text, filename=path, provenance=prov)
+        if import_custom_modules and values.get("custom_imports"):
+            from loomcv.registry import import_custom_modules as do_imports
+            do_imports(cfg._cfg_dict["custom_imports"], source=path)
+        from .legacy import maybe_translate
+        return maybe_translate(cfg)
+
+    @staticmethod
+    def fromstring(cfg_str: str, file_format: str) -> "Config":
+        """Load config text as if it were a file with extension ``file_format``."""
+        if file_format not in (".py", ".json", ".yaml", ".yml"):
+            raise ConfigError(f"file_format must be .py, .json, .yaml or .yml, got {file_format!r}")
+        with tempfile.TemporaryDirectory() as folder:
+            path = osp.join(folder, "config" + file_format)
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(cfg_str)
+            cfg = Config.fromfile(path)
+        object.__setattr__(cfg, "_filename", None)
+        return cfg
+
+    # --------------------------------------------------------- properties
+    @property
+    def filename(self) -> Optional[str]:
+        return self._filename
+
+    @property
+    def text(self) -> str:
+        return self._text
+
+    @property
+    def provenance(self) -> Dict[Path, str]:
+        return self._provenance
+
+    def source_of(self, key: str) -> Optional[str]:
+        """Where ``'model.backbone.depth'`` was set (file:line or --cfg-options item)."""
+        return source_of(self._provenance, _split_key(key))
+
+    @property
+    def pretty_text(self) -> str:
+        return format_python(self.to_dict())
+
+    @property
+    def explain_text(self) -> str:
+        """``pretty_text`` with ``# file:line`` after each value."""
+        return format_python(self.to_dict(), comment=lambda p: _short(source_of(self._provenance, p)))
+
+    def to_dict(self) -> dict:
+        return to_plain(self._cfg_dict)
+
+    # ------------------------------------------------------------- access
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self._cfg_dict, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._cfg_dict[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        delattr(self._cfg_dict, name)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._cfg_dict[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._cfg_dict[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._cfg_dict[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._cfg_dict
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._cfg_dict)
+
+    def __len__(self) -> int:
+        return len(self._cfg_dict)
+
+    def __eq__(self, other: Any) -> bool:
+        if isinstance(other, Config):
+            return self.to_dict() == other.to_dict()
+        return isinstance(other, dict) and self.to_dict() == to_plain(other)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._cfg_dict.get(key, default)
+
+    def keys(self):
+        return self._cfg_dict.keys()
+
+    def values(self):
+        return self._cfg_dict.values()
+
+    def items(self):
+        return self._cfg_dict.items()
+
+    def pop(self, key: str, *default: Any) -> Any:
+        return self._cfg_dict.pop(key, *default)
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        return self._cfg_dict.setdefault(key, default)
+
+    def update(self, *args, **kwargs) -> None:
+        self._cfg_dict.update(*args, **kwargs)
+
+    def copy(self) -> "Config":
+        return Config(self._cfg_dict, self._text, self._filename, self._provenance)
+
+    __copy__ = copy
+
+    def __deepcopy__(self, memo: dict) -> "Config":
+        return Config(copy.deepcopy(self.to_dict(), memo), self._text, self._filename,
+                      copy.deepcopy(self._provenance, memo))
+
+    def __getstate__(self) -> Tuple:
+        return (self.to_dict(), self._text, self._filename, self._provenance)
+
+    def __setstate__(self, state: Tuple) -> None:
+        Config.__init__(self, *state)
+
+    def __repr__(self) -> str:
+        return f"Config (path: {self._filename}): {self.to_dict()!r}"
+
+    # ---------------------------------------------------------- overrides
+    def merge_from_dict(self, options: Dict[str, Any], allow_list_keys: bool = True,
+                        source: str = "--cfg-options") -> None:
+        """Apply ``{'model.backbone.depth': 50, 'pipeline.1.prob': 0.0}``-style overrides.
+
+        Dotted keys walk into dicts (missing ones are created, with a warning
+        naming close existing keys) and, with ``allow_list_keys``, into lists
+        by index. A dict value merges into an existing dict.
+        """
+        data = self.to_dict()
+        for dotted, value in options.items():
+            parts = _split_key(dotted)
+            value = to_plain(value)
+            node: Any = data
+            for i, part in enumerate(parts[:-1]):
+                node = self._step(node, part, parts[: i + 1], dotted, allow_list_keys)
+            last = parts[-1]
+            self._set_leaf(node, last, value, parts, dotted, allow_list_keys)
+            n = len(parts)
+            for key in [k for k in self._provenance if k[:n] == parts]:
+                del self._provenance[key]
+            shown = f"{source} {dotted}"
+            for leaf in leaf_paths(value, parts):
+                self._provenance[leaf] = shown
+        object.__setattr__(self, "_cfg_dict", ConfigDict(data, _provenance=self._provenance))
+
+    def _step(self, node: Any, part: Any, walked: Path, dotted: str, allow_list_keys: bool) -> Any:
+        if isinstance(node, list):
+            if not allow_list_keys:
+                raise ConfigError(f"{dotted}: {path_text(walked[:-1])} is a list; list indices "
+                                  f"are not allowed here")
+            if not isinstance(part, int) or not -len(node) <= part < len(node):
+                raise ConfigError(f"{dotted}: index {part!r} is out of range for "
+                                  f"{path_text(walked[:-1])}, a list of {len(node)} items")
+            return node[part]
+        if isinstance(node, dict):
+            key = str(part)
+            if key not in node:
+                self._warn_new(node, key, walked, dotted)
+                node[key] = {}
+            elif not isinstance(node[key], (dict, list)):
+                raise ConfigError(f"{dotted}: {path_text(walked)} is {node[key]!r}, not a dict or "
+                                  f"list, so it has no key {path_text(_split_key(dotted)[len(walked):])}")
+            return node[key]
+        raise ConfigError(f"{dotted}: cannot index into {type(node).__name__} at {path_text(walked)}")
+
+    def _set_leaf(self, node: Any, last: Any, value: Any, parts: Path, dotted: str,
+                  allow_list_keys: bool) -> None:
+        if isinstance(node, list):
+            self._step(node, last, parts, dotted, allow_list_keys)
+            if isinstance(value, dict) and isinstance(node[last], dict):
+                _merge_plain(node[last], value)
+            else:
+                node[last] = value
+            return
+        key = str(last)
+        if key not in node:
+            self._warn_new(node, key, parts, dotted)
+        if isinstance(value, dict) and isinstance(node.get(key), dict) and not value.get("_delete_"):
+            _merge_plain(node[key], value)
+        else:
+            node[key] = {k: v for k, v in value.items() if k != "_delete_"} \
+                if isinstance(value, dict) else value
+
+    @staticmethod
+    def _warn_new(node: dict, key: str, walked: Path, dotted: str) -> None:
+        hint = did_you_mean(key, [str(k) for k in node])
+        if hint and len(walked) > 1:
+            warnings.warn(f"{dotted}: {path_text(walked)} is a new key.{hint}", UserWarning, stacklevel=4)
+
+    def merge_from_options(self, items: List[str]) -> None:
+        """Parse and apply ``['a.b=1', ...]`` command-line items."""
+        self.merge_from_dict(parse_options(items))
+
+    # --------------------------------------------------------------- dump
+    def dump(self, file: Optional[str] = None) -> Optional[str]:
+        """Write the config to ``file`` (format by extension) or return it as Python text."""
+        if file is None:
+            return self.pretty_text
+        file = str(file)
+        ext = osp.splitext(file)[1].lower()
+        data = self.to_dict()
+        if ext == ".py":
+            text = format_python(data)
+        elif ext in (".yaml", ".yml"):
+            text = yaml.safe_dump(_for_data_format(data), sort_keys=False, allow_unicode=True)
+        elif ext == ".json":
+            text = json.dumps(_for_data_format(data), indent=4, ensure_ascii=False) + "\n"
+        else:
+            raise ConfigError(f"cannot dump a config to {file!r}: use .py, .yaml, .yml or .json")
+        folder = osp.dirname(osp.abspath(file))
+        os.makedirs(folder, exist_ok=True)
+        with open(file, "w", encoding="utf-8") as f:
+            f.write(text)
+        return None
+
+    # --------------------------------------------------------------- diff
+    def diff(self, other: "Config") -> List[Tuple[str, Any, Any, Optional[str], Optional[str]]]:
+        """Leaf-level differences: ``(key path, mine, theirs, my source, their source)``.
+
+        A missing value is shown as the ``MISSING`` marker.
+        """
+        mine, theirs = _leaves(self.to_dict()), _leaves(other.to_dict())
+        rows = []
+        for path in sorted(set(mine) | set(theirs), key=lambda p: tuple(map(str, p))):
+            a, b = mine.get(path, MISSING), theirs.get(path, MISSING)
+            if a != b or type(a) is not type(b):
+                rows.append((path_text(path), a, b, source_of(self._provenance, path),
+                             source_of(other._provenance, path)))
+        return rows
+
+
+def _short(source: Optional[str]) -> Optional[str]:
+    """A source with its path relative to the working directory when inside it."""
+    if not source or not osp.isabs(source):
+        return source
+    rel = osp.relpath(source)
+    return source if rel.startswith("..") else rel
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+MISSING = _Missing()
+
+
+def _leaves(data: dict) -> Dict[Path, Any]:
+    out: Dict[Path, Any] = {}
+    for path in leaf_paths(data):
+        value: Any = data
+        for part in path:
+            value = value[part]
+        out[path] = value
+    return out
+
+
+def _merge_plain(target: dict, value: dict) -> None:
+    for key, item in value.items():
+        if isinstance(item, dict) and isinstance(target.get(key), dict) and not item.get("_delete_"):
+            _merge_plain(target[key], item)
+        else:
+            target[key] = {k: v for k, v in item.items() if k != "_delete_"} \
+                if isinstance(item, dict) else item
+
+
+def _split_key(dotted: str) -> Path:
+    return tuple(int(p) if p.lstrip("-").isdigit() else p for p in dotted.split("."))

@@ -1,0 +1,400 @@
+"""Reading config files: ``_base_`` inheritance, references, provenance.
+
+A file is read into a plain dict tree plus a provenance map (key path ->
+``file:line``). Bases are read first and merged; the file's own values are
+merged over them. Python files are executed with ``_base_`` bound to the
+merged bases, which gives ``_base_.x`` and ``{{_base_.x}}`` references for
+free; YAML and JSON files get ``{{_base_.x}}`` string references substituted.
+"""
+
+import ast
+import copy
+import importlib.util
+import json
+import os
+import os.path as osp
+import re
+import types
+from typing import Any, Dict, List, Optional, Tuple
+
+import yaml
+
+from loomcv.errors import ConfigError, ConfigKeyError, ConfigSyntaxError
+
+from .config_dict import ConfigDict, Path, path_text
+
+BASE_KEY = "_base_"
+DELETE_KEY = "_delete_"
+SUFFIXES = (".py", ".yaml", ".yml", ".json")
+PACKAGE_ALIASES = {"mmpretrain": "loomcls", "mmcls": "loomcls", "mmengine": "loomcv", "mmcv": "loomcv"}
+_BASE_REF = re.compile(r"""(['"]?)\{\{\s*_base_\.([\w.]+)\s*\}\}\1""")
+
+Loaded = Tuple[Dict[str, Any], Dict[Path, str]]
+
+
+# --------------------------------------------------------------- locations
+def package_config_dir(package: str) -> str:
+    """The ``configs`` folder shipped inside an installed package."""
+    package = PACKAGE_ALIASES.get(package, package)
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(f"package {package!r} is not installed, so '{package}::' configs cannot be found")
+    return osp.join(list(spec.submodule_search_locations)[0], "configs")
+
+
+def resolve_path(name: str, relative_to: Optional[str] = None) -> str:
+    """A config path: ``pkg::sub/path.py``, absolute, or relative to ``relative_to``'s folder."""
+    if "::" in name:
+        package, _, sub = name.partition("::")
+        return osp.join(package_config_dir(package), sub)
+    if osp.isabs(name) or relative_to is None:
+        return osp.abspath(osp.expanduser(name))
+    return osp.abspath(osp.join(osp.dirname(relative_to), name))
+
+
+# ----------------------------------------------------------- text helpers
+def predefined_variables(path: str) -> Dict[str, str]:
+    dirname, basename = osp.split(path)
+    stem, ext = osp.splitext(basename)
+    return {"fileDirname": dirname, "fileBasename": basename,
+            "fileBasenameNoExtension": stem, "fileExtname": ext}
+
+
+def substitute_predefined(text: str, path: str) -> str:
+    for key, value in predefined_variables(path).items():
+        text = re.sub(r"\{\{\s*" + key + r"\s*\}\}", value.replace("\\", "/"), text)
+    return text
+
+
+# ------------------------------------------------------------- line maps
+def _py_line_map(tree: ast.Module, path: str) -> Dict[Path, str]:
+    """Key path -> ``file:line`` for every dict/list position the source spells out."""
+    lines: Dict[Path, str] = {}
+
+    def visit(node: ast.AST, key: Path) -> None:
+        lines[key] = f"{path}:{node.lineno}"
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict":
+            for kw in node.keywords:
+                if kw.arg is not None:
+                    visit(kw.value, key + (kw.arg,))
+        elif isinstance(node, ast.Dict):
+            for k, v in zip(node.keys, node.values):
+                if isinstance(k, ast.Constant) and v is not None:
+                    visit(v, key + (k.value,))
+        elif isinstance(node, (ast.List, ast.Tuple)):
+            for i, element in enumerate(node.elts):
+                visit(element, key + (i,))
+
+    for stmt in tree.body:
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else \
+            [stmt.target] if isinstance(stmt, (ast.AnnAssign, ast.AugAssign)) else []
+        for target in targets:
+            if isinstance(target, ast.Name) and getattr(stmt, "value", None) is not None:
+                visit(stmt.value, (target.id,))
+            elif isinstance(target, (ast.Attribute, ast.Subscript)):
+                chain, node = [], target
+                while isinstance(node, (ast.Attribute, ast.Subscript)):
+                    if isinstance(node, ast.Attribute):
+                        chain.append(node.attr)
+                    elif isinstance(node.slice, ast.Constant):
+                        chain.append(node.slice.value)
+                    node = node.value
+                if isinstance(node, ast.Name):
+                    visit(stmt.value, (node.id, *reversed(chain)))
+    return lines
+
+
+def _yaml_line_map(text: str, path: str) -> Dict[Path, str]:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return {}
+    lines: Dict[Path, str] = {}
+
+    def visit(node, key: Path) -> None:
+        if key:
+            lines[key] = f"{path}:{node.start_mark.line + 1}"
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                visit(v, key + (k.value,))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, v in enumerate(node.value):
+                visit(v, key + (i,))
+
+    if root is not None:
+        visit(root, ())
+    return lines
+
+
+def leaf_paths(value: Any, path: Path = ()):
+    """Every path to a non-container value (empty containers count as leaves)."""
+    if isinstance(value, dict) and value:
+        for k, v in value.items():
+            yield from leaf_paths(v, path + (k,))
+    elif isinstance(value, (list, tuple)) and value and not hasattr(value, "_fields"):
+        for i, v in enumerate(value):
+            yield from leaf_paths(v, path + (i,))
+    else:
+        yield path
+
+
+def provenance_for(values: Dict[str, Any], lines: Dict[Path, str], default: str) -> Dict[Path, str]:
+    """Give every leaf the line of its nearest spelled-out ancestor."""
+    prov: Dict[Path, str] = {}
+    for leaf in leaf_paths(values):
+        for cut in range(len(leaf), 0, -1):
+            if leaf[:cut] in lines:
+                prov[leaf] = lines[leaf[:cut]]
+                break
+        else:
+            prov[leaf] = default
+    return prov
+
+
+# ----------------------------------------------------------------- merging
+def strip_delete(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: strip_delete(v) for k, v in value.items() if k != DELETE_KEY}
+    if isinstance(value, list):
+        return [strip_delete(v) for v in value]
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        return tuple(strip_delete(v) for v in value)
+    return value
+
+
+def _drop(prov: Dict[Path, str], prefix: Path) -> None:
+    n = len(prefix)
+    for key in [k for k in prov if k[:n] == prefix]:
+        del prov[key]
+
+
+def merge_into(base: Dict[str, Any], child: Dict[str, Any], prov: Dict[Path, str],
+               child_prov: Dict[Path, str], path: Path = (), child_file: str = "") -> None:
+    """Merge ``child`` over ``base`` in place, recursively, honouring ``_delete_``."""
+    for key, value in child.items():
+        if key == DELETE_KEY:
+            continue
+        here = path + (key,)
+        old = base.get(key)
+        if isinstance(value, dict) and not value.get(DELETE_KEY, False) and isinstance(old, dict):
+            merge_into(old, value, prov, child_prov, here, child_file)
+            continue
+        if isinstance(value, dict) and not value.get(DELETE_KEY, False) and key in base \
+                and old is not None and not isinstance(old, dict):
+            raise ConfigError(
+                f"{path_text(here)} is a dict in {child_file or 'the child config'} but "
+                f"{type(old).__name__} ({old!r}) in its base, so the two cannot be merged; "
+                f"add _delete_=True to the child's dict to replace the base value.")
+        base[key] = strip_delete(value)
+        _drop(prov, here)
+        n = len(here)
+        prov.update({k: s for k, s in child_prov.items() if k[:n] == here})
+
+
+# ----------------------------------------------------------------- loading
+class _BaseNamespace:
+    """``_base_`` inside a Python config: attribute access to copies of base values."""
+
+    def __init__(self, values: Dict[str, Any], filename: str):
+        self._values, self._filename = values, filename
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        if name not in self._values:
+            from loomcv.errors import did_you_mean
+            raise ConfigKeyError(f"_base_.{name} is not defined in the bases of {self._filename}."
+                                 f"{did_you_mean(name, self._values)}")
+        return copy.deepcopy(ConfigDict(self._values)[name])
+
+    __getitem__ = __getattr__
+
+
+def _base_list(value: Any, path: str, line: Any) -> List[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise ConfigError(f"{path}:{line}: _base_ must be a path or a list of paths, got {value!r}")
+
+
+def load_file(path: str, use_predefined: bool = True, _stack: Tuple[str, ...] = ()) -> Loaded:
+    """Read ``path`` with all its bases merged; return (values, provenance)."""
+    path = osp.abspath(path)
+    if path in _stack:
+        chain = " -> ".join(osp.basename(p) for p in (*_stack, path))
+        raise ConfigError(f"circular _base_ inheritance: {chain} (in {_stack[-1]})")
+    ext = osp.splitext(path)[1].lower()
+    if ext not in SUFFIXES:
+        raise ConfigError(f"{path}: config files must end in .py, .yaml, .yml or .json")
+    if not osp.isfile(path):
+        raise FileNotFoundError(f"config file not found: {path}")
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    if use_predefined:
+        text = substitute_predefined(text, path)
+    stack = (*_stack, path)
+    if ext == ".py":
+        return _load_py(path, text, use_predefined, stack)
+    return _load_data(path, text, ext, use_predefined, stack)
+
+
+def _load_bases(names: List[str], path: str, line: Any, use_predefined: bool,
+                stack: Tuple[str, ...]) -> Loaded:
+    merged: Dict[str, Any] = {}
+    prov: Dict[Path, str] = {}
+    owner: Dict[str, str] = {}
+    for name in names:
+        base_path = resolve_path(name, path)
+        if not osp.isfile(base_path):
+            raise ConfigError(f"{path}:{line}: base config {name!r} not found (looked for {base_path})")
+        values, base_prov = load_file(base_path, use_predefined, stack)
+        for key in values:
+            if key in merged:
+                raise ConfigKeyError(
+                    f"{path}:{line}: key {key!r} is defined in two bases, {owner[key]} and "
+                    f"{base_path}; keep it in one of them or set it in {osp.basename(path)}.")
+            owner[key] = base_path
+        merged.update(values)
+        prov.update(base_prov)
+    return merged, prov
+
+
+def _load_py(path: str, text: str, use_predefined: bool, stack: Tuple[str, ...]) -> Loaded:
+    text = _BASE_REF.sub(lambda m: f"_base_.{m.group(2)}", text)
+    try:
+        tree = ast.parse(text, filename=path)
+    except SyntaxError as err:
+        raise ConfigSyntaxError(
+            f"{path}:{err.lineno}: syntax error: {err.msg}\n    {(err.text or '').rstrip()}") from err
+    names: List[str] = []
+    base_line: Any = "?"
+    body = []
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == BASE_KEY
+                                                for t in stmt.targets):
+            base_line = stmt.lineno
+            try:
+                names = _base_list(ast.literal_eval(stmt.value), path, base_line)
+            except ValueError:
+                raise ConfigError(f"{path}:{stmt.lineno}: _base_ must be a literal path or "
+                                  f"list of paths") from None
+            continue
+        body.append(stmt)
+    tree.body = body
+    base, prov = _load_bases(names, path, base_line, use_predefined, stack)
+    namespace: Dict[str, Any] = {"__file__": path, "__name__": "__loomcv_config__",
+                                 BASE_KEY: _BaseNamespace(base, path)}
+    try:
+        exec(compile(tree, path, "exec"), namespace)
+    except (ConfigError, ConfigKeyError):
+        raise
+    except Exception as err:
+        line = next((fs.lineno for fs in _frames(err) if fs.f_code.co_filename == path), "?")
+        raise ConfigError(f"{path}:{line}: {type(err).__name__}: {err}") from err
+    own = {k: _plain(v) for k, v in namespace.items()
+           if not k.startswith("__") and k != BASE_KEY
+           and not isinstance(v, (types.ModuleType, types.FunctionType, type, _BaseNamespace))}
+    own_prov = provenance_for(own, _py_line_map(tree, path), path)
+    merge_into(base, own, prov, own_prov, child_file=path)
+    return base, prov
+
+
+def _frames(err: BaseException):
+    tb = err.__traceback__
+    while tb is not None:
+        yield tb.tb_frame
+        tb = tb.tb_next
+
+
+def _plain(value: Any) -> Any:
+    """ConfigDicts from ``_base_`` references back to dicts (keeping ``_delete_``)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        return tuple(_plain(v) for v in value)
+    return value
+
+
+def _load_data(path: str, text: str, ext: str, use_predefined: bool, stack: Tuple[str, ...]) -> Loaded:
+    try:
+        values = json.loads(text) if ext == ".json" else yaml.safe_load(text)
+    except json.JSONDecodeError as err:
+        raise ConfigSyntaxError(f"{path}:{err.lineno}: JSON error: {err.msg}") from err
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else "?"
+        raise ConfigSyntaxError(f"{path}:{line}: YAML error: {getattr(err, 'problem', err)}") from err
+    values = {} if values is None else values
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path}: a config file must hold a mapping at the top, got {type(values).__name__}")
+    lines = _yaml_line_map(text, path)
+    names = _base_list(values.pop(BASE_KEY), path, lines.get((BASE_KEY,), "?")) if BASE_KEY in values else []
+    base, prov = _load_bases(names, path, lines.get((BASE_KEY,), "?"), use_predefined, stack)
+    values = _substitute_refs(values, base, path)
+    own_prov = provenance_for(values, lines, path)
+    merge_into(base, values, prov, own_prov, child_file=path)
+    return base, prov
+
+
+def _lookup(base: Dict[str, Any], dotted: str, path: str) -> Any:
+    value: Any = base
+    for part in dotted.split("."):
+        try:
+            value = value[int(part)] if isinstance(value, (list, tuple)) else value[part]
+        except (KeyError, IndexError, ValueError, TypeError):
+            raise ConfigKeyError(f"{path}: {{{{_base_.{dotted}}}}} refers to a key the bases "
+                                 f"do not define") from None
+    return copy.deepcopy(value)
+
+
+def _substitute_refs(value: Any, base: Dict[str, Any], path: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _substitute_refs(v, base, path) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute_refs(v, base, path) for v in value]
+    if isinstance(value, str):
+        whole = re.fullmatch(r"\s*\{\{\s*_base_\.([\w.]+)\s*\}\}\s*", value)
+        if whole:
+            return _lookup(base, whole.group(1), path)
+        return _BASE_REF.sub(lambda m: str(_lookup(base, m.group(2), path)), value)
+    return value
+
+
+#: packages whose shipped ``configs`` folders bare config names are searched in
+CONFIG_PACKAGES = ("loomcls",)
+
+
+def find_config(name: str) -> str:
+    """A config path from a path, ``pkg::sub/path.py``, or a bare shipped name.
+
+    ``resnet18_8xb16_cifar10`` and ``resnet/resnet18_8xb16_cifar10.py`` are
+    looked up in the ``configs`` folders of :data:`CONFIG_PACKAGES`.
+    """
+    if "::" in name or osp.exists(name):
+        return resolve_path(name)
+    wanted = name if name.endswith(SUFFIXES) else name + ".py"
+    found, known = [], []
+    for package in CONFIG_PACKAGES:
+        try:
+            root = package_config_dir(package)
+        except ConfigError:
+            continue
+        for folder, _, files in os.walk(root):
+            for file in files:
+                if not file.endswith(SUFFIXES) or "_base_" in folder:
+                    continue
+                full = osp.join(folder, file)
+                rel = osp.relpath(full, root)
+                known.append(osp.splitext(file)[0])
+                if rel == wanted or file == osp.basename(wanted) and "/" not in wanted:
+                    found.append(full)
+    if len(found) == 1:
+        return found[0]
+    if len(found) > 1:
+        raise ConfigError(f"config name {name!r} is ambiguous: {', '.join(found)}")
+    from loomcv.errors import did_you_mean
+    raise FileNotFoundError(f"no config file {name!r} and no shipped config of that name."
+                            f"{did_you_mean(osp.splitext(osp.basename(name))[0], known)}")

@@ -1,0 +1,86 @@
+"""Render a config as Python source (for ``dump`` and ``pretty_text``).
+
+The output is valid Python that loads back to an equal config; with a
+``comment`` function each leaf line ends with ``# <where it came from>``.
+"""
+
+import keyword
+from typing import Any, Callable, List, Optional, Tuple
+
+from .config_dict import Path
+
+Comment = Optional[Callable[[Path], Optional[str]]]
+Line = Tuple[str, Optional[str]]  # (code, comment)
+INDENT = "    "
+
+
+def _is_name(key: Any) -> bool:
+    return isinstance(key, str) and key.isidentifier() and not keyword.iskeyword(key)
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (bool, int, float, str, bytes))
+
+
+def _inline(value: Any, with_comments: bool = False) -> Optional[str]:
+    """A one-line rendering for scalars and short flat containers, else None.
+
+    With comments on, dicts stay multi-line so that each value gets its own.
+    """
+    if _scalar(value):
+        return repr(value)
+    if isinstance(value, dict) and not value:
+        return "dict()"
+    if isinstance(value, dict) and not with_comments and all(_is_name(k) for k in value) \
+            and all(_scalar(v) for v in value.values()):
+        text = "dict(" + ", ".join(f"{k}={v!r}" for k, v in value.items()) + ")"
+        return text if len(text) <= 80 else None
+    if isinstance(value, (list, tuple)) and all(_scalar(v) for v in value):
+        body = ", ".join(repr(v) for v in value)
+        if isinstance(value, tuple):
+            text = f"({body}{',' if len(value) == 1 else ''})"
+        else:
+            text = f"[{body}]"
+        return text if len(text) <= 80 else None
+    return None
+
+
+def _render(value: Any, path: Path, depth: int, comment: Comment) -> List[Line]:
+    inline = _inline(value, comment is not None)
+    if inline is not None or not isinstance(value, (dict, list, tuple)):
+        return [(inline if inline is not None else repr(value), comment(path) if comment else None)]
+    pad = INDENT * (depth + 1)
+    if isinstance(value, dict):
+        named = all(_is_name(k) for k in value)
+        lines: List[Line] = [("dict(" if named else "{", None)]
+        for key, item in value.items():
+            head = f"{key}=" if named else f"{key!r}: "
+            lines.extend(_attach(pad + head, _render(item, path + (key,), depth + 1, comment)))
+        lines.append((INDENT * depth + (")" if named else "}"), None))
+        return lines
+    lines = [("[" if isinstance(value, list) else "(", None)]
+    for i, item in enumerate(value):
+        lines.extend(_attach(pad, _render(item, path + (i,), depth + 1, comment)))
+    lines.append((INDENT * depth + ("]" if isinstance(value, list) else ")"), None))
+    return lines
+
+
+def _attach(prefix: str, body: List[Line]) -> List[Line]:
+    """Put ``prefix`` before the value's first line and a comma after its last."""
+    (first, note), rest = body[0], body[1:]
+    out = [(prefix + first, note)] + rest
+    code, note = out[-1]
+    out[-1] = (code + ",", note)
+    return out
+
+
+def format_python(cfg: dict, comment: Comment = None) -> str:
+    """The whole config as Python assignments, one top-level key each."""
+    out: List[str] = []
+    for key, value in cfg.items():
+        if not _is_name(key):
+            raise ValueError(f"top-level key {key!r} is not a Python identifier; dump to .yaml or .json")
+        body = _render(value, (key,), 0, comment)
+        body[0] = (f"{key} = {body[0][0]}", body[0][1])
+        out.extend(code + (f"  # {note}" if note else "") for code, note in body)
+    return "\n".join(out) + "\n"
