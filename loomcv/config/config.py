@@ -245,7 +245,7 @@ class Config:
     def _warn_new(node: dict, key: str, walked: Path, dotted: str) -> None:
         hint = did_you_mean(key, [str(k) for k in node])
         if hint and len(walked) > 1:
-            warnings.warn(f"{dotted}: {path_text(walked)} is a new key.{hint}", UserWarning, stacklevel=4)
+            warnings.warn(f"{path_text(walked)} is a new key.{hint}", UserWarning, stacklevel=4)
 
     def merge_from_options(self, items: List[str]) -> None:
         """Parse and apply ``['a.b=1', ...]`` command-line items."""

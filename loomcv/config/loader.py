@@ -290,7 +290,7 @@ def _load_py(path: str, text: str, use_predefined: bool, stack: Tuple[str, ...])
     except (ConfigError, ConfigKeyError):
         raise
     except Exception as err:
-        line = next((fs.lineno for fs in _frames(err) if fs.f_code.co_filename == path), "?")
+        line = next((n for name, n in _frames(err) if name == path), "?")
         raise ConfigError(f"{path}:{line}: {type(err).__name__}: {err}") from err
     own = {k: _plain(v) for k, v in namespace.items()
            if not k.startswith("__") and k != BASE_KEY
@@ -303,7 +303,7 @@ def _load_py(path: str, text: str, use_predefined: bool, stack: Tuple[str, ...])
 def _frames(err: BaseException):
     tb = err.__traceback__
     while tb is not None:
-        yield tb.tb_frame
+        yield tb.tb_frame.f_code.co_filename, tb.tb_lineno
         tb = tb.tb_next
 
 
