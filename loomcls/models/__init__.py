@@ -1,0 +1,7 @@
+"""Classification models: classifiers, backbones, necks, heads, losses, batch augments.
+
+Importing this package registers all of them in loomcls' registries.
+"""
+
+from .batch_augments import *  # noqa: F401,F403
+from .losses import *  # noqa: F401,F403

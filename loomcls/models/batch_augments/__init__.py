@@ -1,0 +1,7 @@
+"""Augments applied by the data preprocessor to whole batches (registry BATCH_AUGMENTS)."""
+
+from .cutmix import CutMix
+from .mixup import Mixup
+from .random_batch_augment import RandomBatchAugment
+
+__all__ = ["Mixup", "CutMix", "RandomBatchAugment"]

@@ -1,0 +1,81 @@
+"""Per-element loss weighting and reduction shared by every loss.
+
+``weighted_loss`` turns a function that returns an element-wise loss into one
+that also accepts ``weight``, ``reduction`` and ``avg_factor``, so a new loss
+only has to write its formula (seed 004, "add a new loss").
+"""
+
+import functools
+
+import torch
+
+REDUCTIONS = ("none", "mean", "sum")
+
+
+def reduce_loss(loss: torch.Tensor, reduction: str) -> torch.Tensor:
+    """Apply ``reduction`` ('none', 'mean' or 'sum') to an element-wise loss."""
+    if reduction == "none":
+        return loss
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
+def weight_reduce_loss(loss, weight=None, reduction="mean", avg_factor=None):
+    """Multiply by ``weight`` (broadcast), then reduce.
+
+    With ``avg_factor`` the mean divides the sum by it instead of the element
+    count (e.g. the number of valid samples); it makes no sense with 'sum'.
+    """
+    if weight is not None:
+        loss = loss * weight
+    if avg_factor is None:
+        return reduce_loss(loss, reduction)
+    if reduction == "mean":
+        return loss.sum() / avg_factor
+    if reduction == "none":
+        return loss
+    raise ValueError(f"avg_factor can only be used with reduction 'mean' or 'none', got {reduction!r}")
+
+
+def weighted_loss(loss_func):
+    """Decorate ``loss_func(pred, target, **kwargs) -> element-wise loss``.
+
+    The decorated function takes ``(pred, target, weight=None,
+    reduction='mean', avg_factor=None, **kwargs)``.
+    """
+
+    @functools.wraps(loss_func)
+    def wrapper(pred, target, weight=None, reduction="mean", avg_factor=None, **kwargs):
+        loss = loss_func(pred, target, **kwargs)
+        return weight_reduce_loss(loss, weight, reduction, avg_factor)
+
+    return wrapper
+
+
+def check_reduction(reduction_override, default):
+    """The reduction to use: ``reduction_override`` if given, else ``default``."""
+    reduction = reduction_override or default
+    if reduction not in REDUCTIONS:
+        name = "reduction_override" if reduction_override else "reduction"
+        raise ValueError(f"{name} must be one of {REDUCTIONS}, got {reduction!r}")
+    return reduction
+
+
+def to_one_hot(target: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Index labels of shape (N,) or (N, 1) -> (N, num_classes); scores pass through."""
+    if target.dim() == 1 or (target.dim() == 2 and target.shape[1] == 1 and num_classes != 1):
+        return torch.nn.functional.one_hot(target.reshape(-1).long(), num_classes)
+    return target
+
+
+def sample_weight(weight, pred):
+    """A per-sample weight (N,) shaped to broadcast over element-wise losses of ``pred``."""
+    if weight is None:
+        return None
+    if weight.dim() != 1:
+        raise ValueError(f"weight must be one value per sample (1-D), got shape {tuple(weight.shape)}")
+    weight = weight.float()
+    return weight.reshape(-1, 1) if pred.dim() > 1 else weight
