@@ -20,19 +20,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="output format (default: py)")
 
 
-def load(name: str, options: dict) -> Config:
+def load(name: str, options: dict, translated: bool = False) -> Config:
     from loomcv.config.loader import find_config
 
-    cfg = Config.fromfile(find_config(name))
+    cfg = Config.fromfile(find_config(name), translate_legacy=translated)
     if options:
         cfg.merge_from_dict(options)
     return cfg
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = load(args.config, args.cfg_options)
+    cfg = load(args.config, args.cfg_options, args.translated)
     if args.diff:
-        other = load(args.diff, {})
+        other = load(args.diff, {}, args.translated)
         rows = cfg.diff(other)
         for key, mine, theirs, src_a, src_b in rows:
             print(f"{key}:\n  - {mine!r}  ({src_a or '?'})\n  + {theirs!r}  ({src_b or '?'})")

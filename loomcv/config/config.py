@@ -48,8 +48,12 @@ class Config:
     # ------------------------------------------------------------ loading
     @staticmethod
     def fromfile(filename: str, use_predefined_variables: bool = True,
-                 import_custom_modules: bool = True) -> "Config":
-        """Load a ``.py``/``.yaml``/``.yml``/``.json`` file (or ``pkg::path``) with its bases."""
+                 import_custom_modules: bool = True, translate_legacy: bool = True) -> "Config":
+        """Load a ``.py``/``.yaml``/``.yml``/``.json`` file (or ``pkg::path``) with its bases.
+
+        A config in the MMCV 1.x dialect is translated to the native schema
+        unless ``translate_legacy`` is False (see :mod:`loomcv.config.legacy`).
+        """
         path = resolve_path(str(filename))
         values, prov = load_file(path, use_predefined_variables)
         with open(path, encoding="utf-8") as f:
@@ -58,19 +62,29 @@ class Config:
         if import_custom_modules and values.get("custom_imports"):
             from loomcv.registry import import_custom_modules as do_imports
             do_imports(cfg._cfg_dict["custom_imports"], source=path)
+        if not translate_legacy:
+            return cfg
         from .legacy import maybe_translate
         return maybe_translate(cfg)
 
+    @property
+    def legacy_keys(self) -> list:
+        """The MMCV 1.x keys this config was translated from (empty if native)."""
+        return list(self.__dict__.get("_legacy_keys", []))
+
     @staticmethod
-    def fromstring(cfg_str: str, file_format: str) -> "Config":
-        """Load config text as if it were a file with extension ``file_format``."""
+    def fromstring(cfg_str: str, file_format: str, **kwargs) -> "Config":
+        """Load config text as if it were a file with extension ``file_format``.
+
+        ``kwargs`` are those of :meth:`fromfile`.
+        """
         if file_format not in (".py", ".json", ".yaml", ".yml"):
             raise ConfigError(f"file_format must be .py, .json, .yaml or .yml, got {file_format!r}")
         with tempfile.TemporaryDirectory() as folder:
             path = osp.join(folder, "config" + file_format)
             with open(path, "w", encoding="utf-8") as f:
                 f.write(cfg_str)
-            cfg = Config.fromfile(path)
+            cfg = Config.fromfile(path, **kwargs)
         object.__setattr__(cfg, "_filename", None)
         return cfg
 

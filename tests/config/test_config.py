@@ -197,12 +197,12 @@ def test_syntax_errors_name_file_and_line(tmp_path):
 
 
 def test_dict_into_non_dict_needs_delete(tmp_path):
-    write(tmp_path, "base.py", "lr_config = 'step'\nopt = dict(a=1)\n")
-    path = write(tmp_path, "child.py", "_base_ = 'base.py'\nlr_config = dict(policy='cos')\n")
-    with pytest.raises(ConfigError, match="lr_config is a dict in .*child.py but str .* _delete_=True"):
+    write(tmp_path, "base.py", "schedule = 'step'\nopt = dict(a=1)\n")
+    path = write(tmp_path, "child.py", "_base_ = 'base.py'\nschedule = dict(policy='cos')\n")
+    with pytest.raises(ConfigError, match="schedule is a dict in .*child.py but str .* _delete_=True"):
         Config.fromfile(path)
-    ok = write(tmp_path, "ok.py", "_base_ = 'base.py'\nlr_config = dict(_delete_=True, policy='cos')\n")
-    assert Config.fromfile(ok).lr_config == dict(policy="cos")
+    ok = write(tmp_path, "ok.py", "_base_ = 'base.py'\nschedule = dict(_delete_=True, policy='cos')\n")
+    assert Config.fromfile(ok).schedule == dict(policy="cos")
 
 
 def test_bad_base_reference_and_file_kinds(tmp_path):

@@ -29,20 +29,20 @@ def test_loads_and_prints(path, capsys):
     if imports_modules:
         # the article's modules are not installed: loading must say which one
         with pytest.raises(ImportError, match="cannot import"):
-            Config.fromfile(path)
-        cfg = Config.fromfile(path, import_custom_modules=False)
+            Config.fromfile(path, translate_legacy=False)
+        cfg = Config.fromfile(path, import_custom_modules=False, translate_legacy=False)
     else:
-        cfg = Config.fromfile(path)
+        cfg = Config.fromfile(path, translate_legacy=False)
         assert main(["print-config", path]) == 0
         assert capsys.readouterr().out.strip()
     assert len(cfg) > 0
-    again = Config.fromstring(cfg.pretty_text, ".py") if not imports_modules else cfg
+    again = Config.fromstring(cfg.pretty_text, ".py", translate_legacy=False) if not imports_modules else cfg
     assert again == cfg
 
 
 def test_inherited_300_epoch_config_and_delete():
-    cfg = Config.fromfile(osp.join(SEED004, "ch1_resnet50_300e_inherit.py"))
+    cfg = Config.fromfile(osp.join(SEED004, "ch1_resnet50_300e_inherit.py"), translate_legacy=False)
     assert cfg.runner.max_epochs == 300 and cfg.runner.type == "EpochBasedRunner"
     assert cfg.lr_config.step == [150, 200, 250]
-    cos = Config.fromfile(osp.join(SEED004, "ch1_lr_cosine_delete.py"))
+    cos = Config.fromfile(osp.join(SEED004, "ch1_lr_cosine_delete.py"), translate_legacy=False)
     assert cos.lr_config.policy == "CosineAnnealing" and "step" not in cos.lr_config
