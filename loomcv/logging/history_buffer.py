@@ -1,0 +1,136 @@
+"""HistoryBuffer: the recent values of one logged scalar, with their counts.
+
+Tensors are stored as they come (detached, no ``.item()``), so updating from
+a training step never waits for the device; they become floats the first time
+a statistic is read, all of one device in a single transfer.
+"""
+
+import sys
+from collections import deque
+from typing import Any, Deque, Iterable, Optional, Tuple
+
+import numpy as np
+
+
+def _is_tensor(value: Any) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.Tensor)
+
+
+class HistoryBuffer:
+    """Keeps the last ``max_length`` values; each value is the mean of ``count`` items.
+
+    ``mean(window)`` weights values by their counts, so a loss logged as a batch
+    mean with ``count=batch_size`` averages per sample.
+    """
+
+    def __init__(self, log_history: Iterable = (), count_history: Iterable = (),
+                 max_length: int = 1000000):
+        self.max_length = int(max_length)
+        self._values: Deque = deque(maxlen=self.max_length)
+        self._counts: Deque[float] = deque(maxlen=self.max_length)
+        self._pending = False
+        log_history, count_history = list(log_history), list(count_history)
+        if count_history and len(count_history) != len(log_history):
+            raise ValueError(f"HistoryBuffer: log_history has {len(log_history)} values but "
+                             f"count_history has {len(count_history)}")
+        for i, value in enumerate(log_history):
+            self.update(value, count_history[i] if count_history else 1)
+
+    def update(self, value: Any, count: int = 1) -> None:
+        """Append ``value`` (a number or a one-element tensor) seen ``count`` times."""
+        if _is_tensor(value):
+            if value.numel() != 1:
+                raise ValueError(f"HistoryBuffer.update takes a number or a one-element tensor, "
+                                 f"got a tensor of shape {tuple(value.shape)}")
+            value = value.detach()
+            self._pending = True
+        elif isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+            value = float(value)
+        else:
+            raise TypeError(f"HistoryBuffer.update takes a number or a one-element tensor, "
+                            f"got {type(value).__name__}: {value!r}")
+        if _is_tensor(count):
+            count = count.item()
+        self._values.append(value)
+        self._counts.append(count)
+
+    def _materialize(self) -> None:
+        """Turn stored tensors into floats, one device transfer per device."""
+        if not self._pending:
+            return
+        import torch
+        by_device = {}
+        for i, v in enumerate(self._values):
+            if isinstance(v, torch.Tensor):
+                by_device.setdefault(v.device, []).append(i)
+        for indices in by_device.values():
+            stacked = torch.stack([self._values[i].reshape(()).to(torch.float64) for i in indices])
+            for i, f in zip(indices, stacked.cpu().tolist()):
+                self._values[i] = f
+        self._pending = False
+
+    def _window(self, window: Optional[int]) -> Tuple[np.ndarray, np.ndarray]:
+        self._materialize()
+        values = np.asarray(self._values, dtype=np.float64)
+        counts = np.asarray(self._counts, dtype=np.float64)
+        if window is not None:
+            if int(window) < 1:
+                raise ValueError(f"HistoryBuffer: window must be a positive int or None, got {window!r}")
+            values, counts = values[-int(window):], counts[-int(window):]
+        return values, counts
+
+    def _nonempty(self, what: str) -> None:
+        if not self._values:
+            raise ValueError(f"HistoryBuffer.{what}() of an empty buffer")
+
+    def mean(self, window: Optional[int] = None) -> float:
+        """Count-weighted mean of the last ``window`` values (all when None)."""
+        self._nonempty("mean")
+        values, counts = self._window(window)
+        total = counts.sum()
+        return float((values * counts).sum() / total) if total else float(values.mean())
+
+    def current(self) -> float:
+        """The latest value."""
+        self._nonempty("current")
+        self._materialize()
+        return float(self._values[-1])
+
+    def max(self, window: Optional[int] = None) -> float:
+        self._nonempty("max")
+        return float(self._window(window)[0].max())
+
+    def min(self, window: Optional[int] = None) -> float:
+        self._nonempty("min")
+        return float(self._window(window)[0].min())
+
+    STATISTICS = ("mean", "current", "max", "min")
+
+    def statistics(self, method: str, *args, **kwargs) -> float:
+        """Call a statistic by name: 'mean', 'current', 'max' or 'min' (used by log configs)."""
+        if method not in self.STATISTICS:
+            raise ValueError(f"HistoryBuffer has no statistic {method!r}; valid: {', '.join(self.STATISTICS)}")
+        return getattr(self, method)(*args, **kwargs)
+
+    @property
+    def data(self) -> Tuple[np.ndarray, np.ndarray]:
+        """``(values, counts)`` as float64 arrays."""
+        return self._window(None)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def state_dict(self) -> dict:
+        """Plain lists and numbers only, so checkpoints load with ``weights_only=True``."""
+        self._materialize()
+        return dict(log_history=list(self._values), count_history=list(self._counts),
+                    max_length=self.max_length)
+
+    @classmethod
+    def from_state_dict(cls, state: dict) -> "HistoryBuffer":
+        return cls(state["log_history"], state["count_history"], state.get("max_length", 1000000))
+
+    def __repr__(self) -> str:
+        n = len(self)
+        return f"HistoryBuffer(len={n}" + (f", current={self.current():.4g})" if n else ")")
