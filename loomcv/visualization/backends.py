@@ -189,7 +189,8 @@ class TensorboardVisBackend(BaseVisBackend):
 
 @VISBACKENDS.register_module()
 class MLflowVisBackend(BaseVisBackend):
-    """MLflow tracking; by default a local file store in ``<save_dir>/mlruns``.
+    """MLflow tracking; by default a local file store in ``<save_dir>/mlruns``
+    (``tracking_uri`` picks another, e.g. ``'sqlite:///mlflow.db'`` or a server).
 
     mlflow is an optional extra (``pip install loomcv[mlflow]``).
     ``artifact_suffix`` files found in the log folder are uploaded at ``close``.
@@ -214,7 +215,11 @@ class MLflowVisBackend(BaseVisBackend):
         except ImportError as err:
             raise ImportError("MLflowVisBackend needs the mlflow package: pip install loomcv[mlflow]") from err
         self._mlflow = mlflow
-        uri = self._tracking_uri or "file://" + osp.abspath(osp.join(self.save_dir, "mlruns"))
+        uri = self._tracking_uri
+        if uri is None:
+            uri = "file://" + osp.abspath(osp.join(self.save_dir, "mlruns"))
+            # mlflow 3 refuses the file store unless allowed; we chose it, so allow it (unless the user said no)
+            os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
         mlflow.set_tracking_uri(uri)
         mlflow.set_experiment(self._exp_name)
         if mlflow.active_run() is None:

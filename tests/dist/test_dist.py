@@ -89,3 +89,21 @@ def test_two_process_gloo(tmp_path):
     assert ranks[0]["seed"] == ranks[1]["seed"]
     assert ranks[0]["collected"] == [f"item{i}" for i in range(7)]
     assert ranks[1]["collected"] is None
+
+
+def test_init_dist_slurm_single_task():
+    """SLURM's variables become RANK/WORLD_SIZE/LOCAL_RANK/MASTER_* and a real group starts."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code = ("import os; from loomcv import dist; "
+            f"dist.init_dist('slurm', backend='gloo', port={port}, timeout=30); "
+            "print(dist.get_dist_info(), dist.get_local_rank(), os.environ['MASTER_ADDR'], "
+            "os.environ['MASTER_PORT'])")
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")}
+    env.update(SLURM_PROCID="0", SLURM_NTASKS="1", SLURM_NODELIST="localhost", SLURM_LOCALID="0",
+               PATH="/usr/bin:/bin")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["(0,", "1)", "0", "localhost", str(port)]

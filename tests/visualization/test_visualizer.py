@@ -95,3 +95,23 @@ def test_mlflow_missing_names_the_extra(tmp_path, monkeypatch):
     backend = MLflowVisBackend(str(tmp_path))            # building is cheap and needs no mlflow
     with pytest.raises(ImportError, match=r"pip install loomcv\[mlflow\]"):
         backend.add_scalar("loss", 1.0)
+
+
+def test_mlflow_local_file_store(tmp_path):
+    mlflow = pytest.importorskip("mlflow")   # optional extra: loomcv[mlflow]
+    vis = Visualizer("mlflow_test", save_dir=str(tmp_path),
+                     vis_backends=[dict(type="MLflowVisBackend", exp_name="exp", run_name="r1",
+                                        params=dict(lr=0.1))])
+    for step in range(3):
+        vis.add_scalars({"loss": 1.0 / (step + 1)}, step=step)
+    vis.add_config(dict(lr=0.1))
+    (tmp_path / "run.log").write_text("a log line\n")       # artifact uploaded at close
+    run_id = mlflow.active_run().info.run_id
+    vis.close()
+    client = mlflow.tracking.MlflowClient("file://" + str(tmp_path / "vis_data" / "mlruns"))
+    history = client.get_metric_history(run_id, "loss")
+    assert [(m.step, round(m.value, 4)) for m in history] == [(0, 1.0), (1, 0.5), (2, 0.3333)]
+    run = client.get_run(run_id)
+    assert run.data.params == {"lr": "0.1"} and run.info.run_name == "r1"
+    artifacts = {a.path for a in client.list_artifacts(run_id)}
+    assert {"config.py", "run.log"} <= artifacts
