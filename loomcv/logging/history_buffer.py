@@ -7,6 +7,7 @@ a statistic is read, all of one device in a single transfer.
 
 import sys
 from collections import deque
+from itertools import islice
 from typing import Any, Deque, Iterable, Optional, Tuple
 
 import numpy as np
@@ -29,7 +30,8 @@ class HistoryBuffer:
         self.max_length = int(max_length)
         self._values: Deque = deque(maxlen=self.max_length)
         self._counts: Deque[float] = deque(maxlen=self.max_length)
-        self._pending = False
+        self._pending = False   # some of the last ``_unread`` values may be tensors
+        self._unread = 0
         log_history, count_history = list(log_history), list(count_history)
         if count_history and len(count_history) != len(log_history):
             raise ValueError(f"HistoryBuffer: log_history has {len(log_history)} values but "
@@ -54,30 +56,40 @@ class HistoryBuffer:
             count = count.item()
         self._values.append(value)
         self._counts.append(count)
+        self._unread += 1
 
     def _materialize(self) -> None:
-        """Turn stored tensors into floats, one device transfer per device."""
+        """Turn the stored tensors into floats, one device transfer per device."""
         if not self._pending:
+            self._unread = 0
             return
         import torch
+        tail = [self._values.pop() for _ in range(min(self._unread, len(self._values)))][::-1]
         by_device = {}
-        for i, v in enumerate(self._values):
+        for i, v in enumerate(tail):
             if isinstance(v, torch.Tensor):
                 by_device.setdefault(v.device, []).append(i)
         for indices in by_device.values():
-            stacked = torch.stack([self._values[i].reshape(()).to(torch.float64) for i in indices])
-            for i, f in zip(indices, stacked.cpu().tolist()):
-                self._values[i] = f
+            try:
+                floats = torch.stack([tail[i].reshape(()) for i in indices]).double().cpu().tolist()
+            except RuntimeError:   # mixed dtypes that stack refuses: one by one
+                floats = [tail[i].double().item() for i in indices]
+            for i, f in zip(indices, floats):
+                tail[i] = f
+        self._values.extend(tail)
         self._pending = False
+        self._unread = 0
 
     def _window(self, window: Optional[int]) -> Tuple[np.ndarray, np.ndarray]:
+        """The last ``window`` values and counts (all when None), oldest first."""
         self._materialize()
-        values = np.asarray(self._values, dtype=np.float64)
-        counts = np.asarray(self._counts, dtype=np.float64)
-        if window is not None:
-            if int(window) < 1:
-                raise ValueError(f"HistoryBuffer: window must be a positive int or None, got {window!r}")
-            values, counts = values[-int(window):], counts[-int(window):]
+        if window is None:
+            return np.asarray(self._values, dtype=np.float64), np.asarray(self._counts, dtype=np.float64)
+        if int(window) < 1:
+            raise ValueError(f"HistoryBuffer: window must be a positive int or None, got {window!r}")
+        n = min(int(window), len(self._values))
+        values = np.fromiter(islice(reversed(self._values), n), np.float64, n)[::-1]
+        counts = np.fromiter(islice(reversed(self._counts), n), np.float64, n)[::-1]
         return values, counts
 
     def _nonempty(self, what: str) -> None:

@@ -52,3 +52,15 @@ def test_bad_values():
         buf.mean()
     with pytest.raises(ValueError, match="valid: mean, current, max, min"):
         HistoryBuffer([1]).statistics("median")
+
+
+def test_mixed_values_convert_in_order():
+    buf = HistoryBuffer()
+    buf.update(1.0)
+    buf.update(torch.tensor(2, dtype=torch.int64))
+    assert buf.current() == 2.0                        # first read converts
+    buf.update(torch.tensor([3.0], dtype=torch.float16))
+    buf.update(4)
+    buf.update(torch.tensor(True) * 5)
+    assert buf.data[0].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert buf.mean(3) == 4.0
