@@ -46,15 +46,7 @@ class BaseMetric(metaclass=ABCMeta):
         self.collect_device = collect_device
         self.prefix = prefix or self.default_prefix
         self.results: List[Any] = []
-        self._dataset_meta: Optional[dict] = None
-
-    @property
-    def dataset_meta(self) -> Optional[dict]:
-        return self._dataset_meta
-
-    @dataset_meta.setter
-    def dataset_meta(self, meta: Optional[dict]) -> None:
-        self._dataset_meta = meta
+        self.dataset_meta: Optional[dict] = None   # class names etc., set by the Evaluator
 
     @abstractmethod
     def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:

@@ -33,7 +33,7 @@ class Visualizer(ManagerMixin):
         unknown = sorted(set(kwargs) - {"fig_save_cfg", "fig_show_cfg"})
         if unknown:
             raise TypeError(f"Visualizer got unexpected argument(s) {unknown}")
-        self._dataset_meta: Optional[dict] = None
+        self.dataset_meta: Optional[dict] = None   # class names etc., for drawing
         self._image = None if image is None else to_image(image, "Visualizer")
         self._vis_backends: "OrderedDict[str, BaseVisBackend]" = OrderedDict()
         if vis_backends is None or save_dir is None:
@@ -65,14 +65,6 @@ class Visualizer(ManagerMixin):
     def get_backend(self, name: str) -> Optional[BaseVisBackend]:
         """The backend called ``name`` (its config ``name`` or type), or None."""
         return self._vis_backends.get(name)
-
-    @property
-    def dataset_meta(self) -> Optional[dict]:
-        return self._dataset_meta
-
-    @dataset_meta.setter
-    def dataset_meta(self, meta: Optional[dict]) -> None:
-        self._dataset_meta = meta
 
     # -- the image being drawn -----------------------------------------------------------
     def set_image(self, image: Any) -> None:

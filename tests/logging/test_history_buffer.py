@@ -64,3 +64,16 @@ def test_mixed_values_convert_in_order():
     buf.update(torch.tensor(True) * 5)
     assert buf.data[0].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
     assert buf.mean(3) == 4.0
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device to observe syncs")
+def test_cuda_update_does_not_synchronize():
+    buf = HistoryBuffer()
+    loss = torch.ones(8, device="cuda").sum()
+    torch.cuda.set_sync_debug_mode("error")            # any implicit device->host sync raises
+    try:
+        for _ in range(3):
+            buf.update(loss)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert buf.mean() == 8.0
