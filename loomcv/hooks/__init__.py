@@ -1,0 +1,19 @@
+"""Hooks: code the Runner calls at fixed points of a run (see docs/runner_and_hooks.md)."""
+
+from .checkpoint_hook import CheckpointHook
+from .early_stopping_hook import EarlyStoppingHook
+from .ema_hook import EMAHook
+from .empty_cache_hook import EmptyCacheHook
+from .hook import STAGES, Hook
+from .iter_timer_hook import IterTimerHook
+from .logger_hook import LoggerHook
+from .param_scheduler_hook import ParamSchedulerHook
+from .priority import Priority, get_priority
+from .profiler_hook import ProfilerHook
+from .runtime_info_hook import RuntimeInfoHook
+from .sampler_seed_hook import DistSamplerSeedHook
+from .sync_buffers_hook import SyncBuffersHook
+
+__all__ = ["Hook", "STAGES", "Priority", "get_priority", "RuntimeInfoHook", "IterTimerHook", "LoggerHook",
+           "ParamSchedulerHook", "CheckpointHook", "DistSamplerSeedHook", "EMAHook", "EmptyCacheHook",
+           "SyncBuffersHook", "ProfilerHook", "EarlyStoppingHook"]

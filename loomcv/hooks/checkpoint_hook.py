@@ -1,0 +1,154 @@
+"""CheckpointHook: periodic, last and best checkpoints, keeping at most ``max_keep_ckpts``."""
+
+import math
+import os
+import os.path as osp
+from typing import List, Optional, Sequence, Union
+
+from loomcv.errors import ConfigError
+from loomcv.registry import HOOKS
+
+from .hook import Hook
+
+GREATER_KEYS = ("acc", "top", "ar@", "auc", "precision", "map", "mdice", "miou", "macc", "aacc", "f1",
+                "recall")
+LESS_KEYS = ("loss", "error", "err")
+RULES = {"greater": lambda new, best: new > best, "less": lambda new, best: new < best}
+
+
+@HOOKS.register_module()
+class CheckpointHook(Hook):
+    """Args:
+        interval: save every this many epochs (``by_epoch``) or iterations; -1 only saves the last.
+        by_epoch: count ``interval`` in epochs or iterations.
+        save_optimizer, save_param_scheduler: include their states (needed to resume).
+        out_dir: save under ``out_dir/<basename of work_dir>`` instead of ``work_dir``.
+        max_keep_ckpts: keep only the newest N periodic checkpoints (-1: all).
+        save_last: also save after the last epoch/iteration when it is off the interval.
+        save_best: ``'auto'`` (the first metric) or metric key(s); the best checkpoint is kept as
+            ``best_<key>_<epoch|iter>_N.pth``, replacing the previous best.
+        rule: ``'greater'`` or ``'less'`` (one, or one per key); inferred from the key when None.
+        save_begin: first epoch/iteration at which periodic saving may happen.
+    """
+
+    priority = "VERY_LOW"
+
+    def __init__(self, interval: int = -1, by_epoch: bool = True, save_optimizer: bool = True,
+                 save_param_scheduler: bool = True, out_dir: Optional[str] = None, max_keep_ckpts: int = -1,
+                 save_last: bool = True, save_best: Union[None, str, Sequence[str]] = None,
+                 rule: Union[None, str, Sequence[str]] = None, greater_keys: Optional[Sequence[str]] = None,
+                 less_keys: Optional[Sequence[str]] = None, filename_tmpl: Optional[str] = None,
+                 save_begin: int = 0, backend_args: Optional[dict] = None, published_keys=None):
+        self.interval = int(interval)
+        self.by_epoch = by_epoch
+        self.save_optimizer = save_optimizer
+        self.save_param_scheduler = save_param_scheduler
+        self.out_dir = out_dir
+        self.max_keep_ckpts = int(max_keep_ckpts)
+        self.save_last = save_last
+        self.save_begin = int(save_begin)
+        self.filename_tmpl = filename_tmpl or ("epoch_{}.pth" if by_epoch else "iter_{}.pth")
+        self.greater_keys = tuple(k.lower() for k in (greater_keys or GREATER_KEYS))
+        self.less_keys = tuple(k.lower() for k in (less_keys or LESS_KEYS))
+        if save_best is None:
+            self.save_best: List[str] = []
+        elif isinstance(save_best, str):
+            self.save_best = [save_best]
+        else:
+            self.save_best = list(save_best)
+        if "auto" in self.save_best and len(self.save_best) > 1:
+            raise ConfigError("CheckpointHook: save_best='auto' cannot be combined with other keys")
+        rules = [rule] * len(self.save_best) if rule is None or isinstance(rule, str) else list(rule)
+        if len(rules) != len(self.save_best):
+            raise ConfigError(f"CheckpointHook: {len(rules)} rule(s) for {len(self.save_best)} save_best key(s)")
+        for r in rules:
+            if r is not None and r not in RULES:
+                raise ConfigError(f"CheckpointHook: rule must be 'greater' or 'less', got {r!r}")
+        self.rules = rules
+        self.best_ckpt_paths: dict = {}
+        self.kept: List[str] = []
+
+    # ---------------------------------------------------------------- setup
+    def before_train(self, runner) -> None:
+        base = runner.work_dir if self.out_dir is None else osp.join(self.out_dir, osp.basename(runner.work_dir))
+        self.out_dir = base
+        hub = runner.message_hub
+        self.kept = list(hub.get_info("keep_ckpt_ids", []) or [])
+        for key in self.save_best:
+            path = hub.get_info(f"best_ckpt_{key}") if key != "auto" else hub.get_info("best_ckpt")
+            if path:
+                self.best_ckpt_paths[key] = path
+
+    # ---------------------------------------------------------------- periodic
+    def after_train_epoch(self, runner) -> None:
+        if not self.by_epoch:
+            return
+        if (self.every_n_epochs(runner, self.interval, self.save_begin) or
+                (self.save_last and self.is_last_train_epoch(runner))):
+            self._save(runner, self.filename_tmpl.format(runner.epoch + 1))
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        if self.by_epoch:
+            return
+        if (self.every_n_train_iters(runner, self.interval, self.save_begin) or
+                (self.save_last and self.is_last_train_iter(runner))):
+            self._save(runner, self.filename_tmpl.format(runner.iter + 1))
+
+    def _save(self, runner, filename: str) -> None:
+        path = osp.join(self.out_dir, filename)
+        if path in self.kept:  # e.g. the last epoch is also on the interval
+            return
+        runner.save_checkpoint(self.out_dir, filename, save_optimizer=self.save_optimizer,
+                               save_param_scheduler=self.save_param_scheduler, by_epoch=self.by_epoch,
+                               mark_latest=True)
+        self.kept.append(path)
+        while self.max_keep_ckpts > 0 and len(self.kept) > self.max_keep_ckpts:
+            old = self.kept.pop(0)
+            if runner.rank == 0 and osp.isfile(old):
+                os.remove(old)
+        runner.message_hub.update_info("keep_ckpt_ids", list(self.kept))
+
+    # ---------------------------------------------------------------- best
+    def _rule_for(self, key: str, rule: Optional[str]) -> str:
+        if rule is not None:
+            return rule
+        lowered = key.lower()
+        if any(k in lowered for k in self.greater_keys):
+            return "greater"
+        if any(k in lowered for k in self.less_keys):
+            return "less"
+        raise ConfigError(f"CheckpointHook: cannot tell whether a larger {key!r} is better; set "
+                          f"rule='greater' or rule='less' (or greater_keys/less_keys)")
+
+    def after_val_epoch(self, runner, metrics: Optional[dict] = None) -> None:
+        if not self.save_best or not metrics or not runner.train_loop_built:
+            return
+        hub = runner.message_hub
+        for key, rule in zip(self.save_best, self.rules):
+            metric_key = next(iter(metrics)) if key == "auto" else key
+            if metric_key not in metrics:
+                from loomcv.errors import did_you_mean
+                raise ConfigError(f"CheckpointHook: save_best key {metric_key!r} is not among the "
+                                  f"validation metrics {sorted(metrics)}.{did_you_mean(metric_key, metrics)}")
+            rule = self._rule_for(metric_key, rule)
+            value = float(metrics[metric_key])
+            info_key = "best_score" if key == "auto" else f"best_score_{key}"
+            best = hub.get_info(info_key)
+            if best is None:
+                best = -math.inf if rule == "greater" else math.inf
+            if not RULES[rule](value, best):
+                continue
+            old = self.best_ckpt_paths.get(key)
+            if old and runner.rank == 0 and osp.isfile(old):
+                os.remove(old)
+            unit = "epoch" if self.by_epoch else "iter"
+            step = runner.epoch if self.by_epoch else runner.iter
+            filename = f"best_{metric_key.replace('/', '_')}_{unit}_{step}.pth"
+            runner.save_checkpoint(self.out_dir, filename, save_optimizer=False, save_param_scheduler=False,
+                                   position=dict(epoch=runner.epoch, iter=runner.iter, inner_iter=0))
+            path = osp.join(self.out_dir, filename)
+            self.best_ckpt_paths[key] = path
+            hub.update_info(info_key, value)
+            hub.update_info("best_ckpt" if key == "auto" else f"best_ckpt_{key}", path)
+            runner.logger.info(f"The best checkpoint with {value:.4f} {metric_key} at {step} {unit} "
+                               f"is saved to {filename}.")

@@ -1,0 +1,70 @@
+"""RuntimeInfoHook: keeps the MessageHub's view of the run (epoch, iter, lr, losses, metrics) current."""
+
+from typing import Optional
+
+from loomcv.registry import HOOKS
+
+from .hook import Hook
+
+
+@HOOKS.register_module()
+class RuntimeInfoHook(Hook):
+    """Publishes counters, learning rates, the step's log variables and metrics.
+
+    Log variables are stored as tensors; the history buffers turn them into
+    floats only when a log line is written, so no step waits for the device.
+    """
+
+    priority = "VERY_HIGH"
+
+    def before_run(self, runner) -> None:
+        hub = runner.message_hub
+        hub.update_info_dict(dict(cfg=runner.cfg.pretty_text if hasattr(runner.cfg, "pretty_text") else None,
+                                  seed=runner.seed, experiment_name=runner.experiment_name), resumed=False)
+        hub.update_info("dataset_meta", _dataset_meta(runner), resumed=False)
+
+    def before_train(self, runner) -> None:
+        hub = runner.message_hub
+        hub.update_info_dict(dict(epoch=runner.epoch, iter=runner.iter, max_epochs=runner.max_epochs,
+                                  max_iters=runner.max_iters))
+
+    def before_train_epoch(self, runner) -> None:
+        runner.message_hub.update_info("epoch", runner.epoch)
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        hub = runner.message_hub
+        hub.update_info("iter", runner.iter)
+        lrs = runner.optim_wrapper.get_lr()
+        for name, values in lrs.items():
+            if values:
+                hub.update_scalar(f"train/{name}", values[0])
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs: Optional[dict] = None) -> None:
+        if outputs:
+            hub = runner.message_hub
+            for key, value in outputs.items():
+                hub.update_scalar(f"train/{key}", value)
+
+    def after_val_epoch(self, runner, metrics: Optional[dict] = None) -> None:
+        self._publish(runner, "val", metrics)
+
+    def after_test_epoch(self, runner, metrics: Optional[dict] = None) -> None:
+        self._publish(runner, "test", metrics)
+
+    @staticmethod
+    def _publish(runner, mode: str, metrics: Optional[dict]) -> None:
+        hub = runner.message_hub
+        hub.update_info(f"{mode}_metrics", dict(metrics or {}), resumed=False)
+        for key, value in (metrics or {}).items():
+            numel = getattr(value, "numel", None)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) or (callable(numel) and numel() == 1):
+                hub.update_scalar(f"{mode}/{key}", value)
+
+
+def _dataset_meta(runner) -> Optional[dict]:
+    for name in ("train_dataloader", "val_dataloader", "test_dataloader"):
+        loader = runner._built_dataloader(name)
+        meta = getattr(getattr(loader, "dataset", None), "metainfo", None)
+        if meta is not None:
+            return dict(meta)
+    return None

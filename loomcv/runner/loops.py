@@ -1,0 +1,280 @@
+"""Loops: what the Runner runs for train, val and test.
+
+Train loops count epochs and iterations, call the hooks around each step and
+decide when to validate. They also know how to continue an interrupted epoch:
+``resume_position`` tells them how many batches of the current pass are done,
+and the RNG states saved with the checkpoint are restored once the data
+iterator for that pass exists, so the run goes on exactly as if never stopped.
+"""
+
+import bisect
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+from torch.utils.data import DataLoader
+
+from loomcv.registry import LOOPS
+
+
+class BaseLoop:
+    """Holds the runner and builds the dataloader from its config when needed."""
+
+    def __init__(self, runner, dataloader: Union[DataLoader, dict]):
+        self._runner = runner
+        if isinstance(dataloader, dict):
+            diff_rank_seed = runner._randomness_cfg.get("diff_rank_seed", False)
+            dataloader = runner.build_dataloader(dataloader, seed=runner.seed, diff_rank_seed=diff_rank_seed)
+        self.dataloader = dataloader
+
+    @property
+    def runner(self):
+        return self._runner
+
+    def run(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def _sampler_of(dataloader):
+    sampler = getattr(dataloader, "sampler", None)
+    batch_sampler = getattr(dataloader, "batch_sampler", None)
+    if batch_sampler is not None and hasattr(batch_sampler, "sampler"):
+        sampler = batch_sampler.sampler if hasattr(batch_sampler.sampler, "set_epoch") else sampler
+    return sampler
+
+
+def seek_iterator(dataloader, done_batches: int):
+    """A fresh iterator over ``dataloader`` positioned after ``done_batches`` batches.
+
+    A sampler that can start mid-pass (``set_start_index(samples)``) skips
+    without loading anything; otherwise the batches are drawn and dropped.
+    """
+    sampler = _sampler_of(dataloader)
+    batch_size = getattr(dataloader, "batch_size", None)
+    if done_batches and batch_size and hasattr(sampler, "set_start_index"):
+        sampler.set_start_index(done_batches * batch_size)
+        iterator = iter(dataloader)
+        sampler.set_start_index(0)
+        return iterator
+    iterator = iter(dataloader)
+    for _ in range(done_batches):
+        next(iterator)
+    return iterator
+
+
+class _TrainLoop(BaseLoop):
+    """What epoch- and iteration-based training share: counters, validation schedule, stop flag."""
+
+    def __init__(self, runner, dataloader, val_begin: int, val_interval: int,
+                 dynamic_intervals: Optional[Sequence[Tuple[int, int]]]):
+        super().__init__(runner, dataloader)
+        self._epoch = 0
+        self._iter = 0
+        self._inner_iter = 0  # batches done in the current pass over the data
+        self.val_begin = int(val_begin)
+        self.val_interval = int(val_interval)
+        self.stop_training = False
+        self.resume_position = 0
+        milestones, intervals = [0], [self.val_interval]
+        for milestone, interval in sorted(dynamic_intervals or ()):
+            milestones.append(int(milestone))
+            intervals.append(int(interval))
+        self._milestones, self._intervals = milestones, intervals
+
+    @property
+    def epoch(self) -> int:
+        return self._epoch
+
+    @property
+    def iter(self) -> int:
+        return self._iter
+
+    @property
+    def inner_iter(self) -> int:
+        return self._inner_iter
+
+    def _update_val_interval(self, progress: int) -> None:
+        step = bisect.bisect(self._milestones, progress)
+        self.val_interval = self._intervals[step - 1]
+
+    def _should_validate(self, progress: int, last: int) -> bool:
+        if self.runner.val_loop is None or progress < self.val_begin:
+            return False
+        self._update_val_interval(progress)
+        return (self.val_interval > 0 and progress % self.val_interval == 0) or progress == last
+
+    def _start_pass(self):
+        """An iterator for the current pass; continues a resumed pass where it stopped."""
+        done, self.resume_position = self.resume_position, 0
+        iterator = seek_iterator(self.dataloader, done)
+        self._inner_iter = done
+        self.runner._restore_pending_rng()  # resumed RNG applies from the first new batch on
+        return iterator
+
+    def run_iter(self, idx: int, data_batch) -> None:
+        runner = self.runner
+        runner.call_hook("before_train_iter", batch_idx=idx, data_batch=data_batch)
+        outputs = runner.model.train_step(data_batch, optim_wrapper=runner.optim_wrapper)
+        runner.call_hook("after_train_iter", batch_idx=idx, data_batch=data_batch, outputs=outputs)
+        self._iter += 1
+        self._inner_iter += 1
+        if runner.stop_requested:
+            runner.save_interrupted()
+
+
+@LOOPS.register_module()
+class EpochBasedTrainLoop(_TrainLoop):
+    """Train for ``max_epochs`` passes over the data, validating every ``val_interval`` epochs.
+
+    ``dynamic_intervals=[(epoch, interval), ...]`` changes the interval from that epoch on.
+    """
+
+    def __init__(self, runner, dataloader, max_epochs: int, val_begin: int = 1, val_interval: int = 1,
+                 dynamic_intervals: Optional[Sequence[Tuple[int, int]]] = None):
+        if int(max_epochs) != max_epochs or max_epochs < 1:
+            raise ValueError(f"EpochBasedTrainLoop: max_epochs must be a positive int, got {max_epochs!r}")
+        super().__init__(runner, dataloader, val_begin, val_interval, dynamic_intervals)
+        self._max_epochs = int(max_epochs)
+        self._max_iters = self._max_epochs * len(self.dataloader)
+
+    @property
+    def max_epochs(self) -> int:
+        return self._max_epochs
+
+    @property
+    def max_iters(self) -> int:
+        return self._max_iters
+
+    def run(self) -> torch.nn.Module:
+        runner = self.runner
+        runner.call_hook("before_train")
+        while self._epoch < self._max_epochs and not self.stop_training:
+            self.run_epoch()
+            if self._should_validate(self._epoch, self._max_epochs):
+                runner.val_loop.run()
+        runner.call_hook("after_train")
+        return runner.model
+
+    def run_epoch(self) -> None:
+        runner = self.runner
+        runner.call_hook("before_train_epoch")
+        runner.model.train()
+        iterator = self._start_pass()
+        for idx, data_batch in enumerate(iterator, start=self._inner_iter):
+            self.run_iter(idx, data_batch)
+        runner.call_hook("after_train_epoch")
+        self._epoch += 1
+        self._inner_iter = 0
+
+
+class _RestartingIterator:
+    """Iterates a dataloader forever, starting a new pass (and sampler epoch) when one ends."""
+
+    def __init__(self, loop: "IterBasedTrainLoop"):
+        self._loop = loop
+        self._iterator = None
+
+    def __next__(self):
+        loop = self._loop
+        if self._iterator is None:
+            self._iterator = loop._start_pass()
+        try:
+            return next(self._iterator)
+        except StopIteration:
+            loop._epoch += 1
+            sampler = _sampler_of(loop.dataloader)
+            if hasattr(sampler, "set_epoch"):
+                sampler.set_epoch(loop._epoch)
+            self._iterator = iter(loop.dataloader)
+            loop._inner_iter = 0
+            return next(self._iterator)
+
+
+@LOOPS.register_module()
+class IterBasedTrainLoop(_TrainLoop):
+    """Train for ``max_iters`` steps, restarting the dataloader whenever it runs out.
+
+    ``runner.epoch`` counts the finished passes over the data.
+    """
+
+    def __init__(self, runner, dataloader, max_iters: int, val_begin: int = 1, val_interval: int = 1000,
+                 dynamic_intervals: Optional[Sequence[Tuple[int, int]]] = None):
+        if int(max_iters) != max_iters or max_iters < 1:
+            raise ValueError(f"IterBasedTrainLoop: max_iters must be a positive int, got {max_iters!r}")
+        super().__init__(runner, dataloader, val_begin, val_interval, dynamic_intervals)
+        self._max_iters = int(max_iters)
+        self._max_epochs = 1
+        self.dataloader_iterator = _RestartingIterator(self)
+
+    @property
+    def max_epochs(self) -> int:
+        return self._max_epochs
+
+    @property
+    def max_iters(self) -> int:
+        return self._max_iters
+
+    def run(self) -> torch.nn.Module:
+        runner = self.runner
+        runner.call_hook("before_train")
+        runner.call_hook("before_train_epoch")
+        while self._iter < self._max_iters and not self.stop_training:
+            runner.model.train()
+            data_batch = next(self.dataloader_iterator)
+            self.run_iter(self._iter, data_batch)
+            if self._should_validate(self._iter, self._max_iters):
+                runner.val_loop.run()
+        runner.call_hook("after_train_epoch")
+        runner.call_hook("after_train")
+        return runner.model
+
+
+class _EvalLoop(BaseLoop):
+    """Runs the model over a dataloader and hands the outputs to an evaluator."""
+
+    mode = "val"
+
+    def __init__(self, runner, dataloader, evaluator, fp16: bool = False):
+        super().__init__(runner, dataloader)
+        self.evaluator = runner.build_evaluator(evaluator)
+        dataset = getattr(self.dataloader, "dataset", None)
+        meta = getattr(dataset, "metainfo", None)
+        if meta is not None:
+            self.evaluator.dataset_meta = dict(meta)
+        self.fp16 = fp16
+
+    def run(self) -> Dict[str, float]:
+        runner, mode = self.runner, self.mode
+        runner.call_hook(f"before_{mode}")
+        runner.call_hook(f"before_{mode}_epoch")
+        runner.model.eval()
+        for idx, data_batch in enumerate(self.dataloader):
+            self.run_iter(idx, data_batch)
+        metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
+        runner.call_hook(f"after_{mode}_epoch", metrics=metrics)
+        runner.call_hook(f"after_{mode}")
+        return metrics
+
+    @torch.no_grad()
+    def run_iter(self, idx: int, data_batch) -> None:
+        runner, mode = self.runner, self.mode
+        runner.call_hook(f"before_{mode}_iter", batch_idx=idx, data_batch=data_batch)
+        device_type = "cuda" if torch.cuda.is_available() else "cpu"
+        with torch.autocast(device_type=device_type, enabled=self.fp16):
+            step = runner.model.val_step if mode == "val" else runner.model.test_step
+            outputs = step(data_batch)
+        self.evaluator.process(data_samples=outputs, data_batch=data_batch)
+        runner.call_hook(f"after_{mode}_iter", batch_idx=idx, data_batch=data_batch, outputs=outputs)
+
+
+@LOOPS.register_module()
+class ValLoop(_EvalLoop):
+    """One pass over the validation data, then the evaluator's metrics."""
+
+    mode = "val"
+
+
+@LOOPS.register_module()
+class TestLoop(_EvalLoop):
+    """One pass over the test data, then the evaluator's metrics."""
+
+    mode = "test"
