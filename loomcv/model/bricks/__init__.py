@@ -1,0 +1,15 @@
+"""Building blocks configured by name: conv, norm, activation, padding layers and composites."""
+
+from .activation import GELU, Clamp, HSigmoid, Swish, build_activation_layer
+from .conv import build_conv_layer
+from .conv_module import ConvModule, DepthwiseSeparableConvModule
+from .drop import Dropout, DropPath, drop_path
+from .norm import build_norm_layer, infer_abbr, is_norm
+from .padding import build_padding_layer
+from .se_layer import SELayer, make_divisible
+
+__all__ = [
+    "build_conv_layer", "build_norm_layer", "build_activation_layer", "build_padding_layer",
+    "infer_abbr", "is_norm", "ConvModule", "DepthwiseSeparableConvModule", "DropPath", "Dropout",
+    "drop_path", "SELayer", "make_divisible", "GELU", "Swish", "HSigmoid", "Clamp",
+]
