@@ -65,7 +65,7 @@ def test_bad_files_give_clear_errors(tmp_path, content):
 
 def test_foreign_pickle_is_refused_by_weights_only(tmp_path):
     path = tmp_path / "foreign.pth"
-    import collections
-    torch.save({"obj": collections.Counter("abc")}, str(path))  # an arbitrary class, not weights
+    import fractions
+    torch.save({"obj": fractions.Fraction(1, 3)}, str(path))  # an arbitrary class, not weights
     with pytest.raises(ValueError, match="foreign.pth"):
         _load_checkpoint(str(path))
