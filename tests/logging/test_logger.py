@@ -58,3 +58,13 @@ def test_set_level(capsys):
     logger.debug("now shown")
     out = capsys.readouterr().out
     assert "quiet" not in out and "now shown" in out
+
+
+def test_logging_and_visualization_import_without_torch():
+    """Log readers and plotting tools can use these packages without loading torch."""
+    import subprocess
+    import sys
+    code = "import sys, loomcv.logging, loomcv.visualization; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
