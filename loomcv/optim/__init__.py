@@ -1,0 +1,14 @@
+"""Optimizers, optim wrappers, the optim-wrapper constructor and parameter schedulers.
+
+Importing this package registers every torch.optim optimizer in OPTIMIZERS,
+the wrappers and constructor, and all schedulers in PARAM_SCHEDULERS.
+"""
+
+from .constructor import DefaultOptimWrapperConstructor, build_optim_wrapper
+from .optim_wrapper import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
+from .optimizers import TORCH_OPTIMIZERS
+from .scheduler import *  # noqa: F401,F403
+from .scheduler import __all__ as _scheduler_names
+
+__all__ = ["OptimWrapper", "AmpOptimWrapper", "OptimWrapperDict", "DefaultOptimWrapperConstructor",
+           "build_optim_wrapper", "TORCH_OPTIMIZERS", *_scheduler_names]
