@@ -39,7 +39,8 @@ class CrossEntropyLoss(nn.Module):
 
     Args:
         use_sigmoid: one sigmoid per class (multi-label) instead of a softmax.
-        use_soft: labels are per-class scores (N, C), e.g. after Mixup.
+        use_soft: labels are per-class scores (N, C), e.g. after Mixup. Scores
+            of the same shape as the prediction are read this way anyway.
         reduction: 'none', 'mean' or 'sum'.
         loss_weight: factor on the result.
         class_weight: one weight per class.
@@ -69,6 +70,9 @@ class CrossEntropyLoss(nn.Module):
         class_weight = None if self.class_weight is None else cls_score.new_tensor(self.class_weight)
         if self.pos_weight is not None and self.use_sigmoid:
             kwargs["pos_weight"] = cls_score.new_tensor(self.pos_weight)
-        loss = self.criterion(cls_score, label, weight, class_weight=class_weight,
+        criterion = self.criterion
+        if criterion is cross_entropy and label.dim() == 2 and label.shape == cls_score.shape:
+            criterion = soft_cross_entropy  # per-class scores (Mixup/CutMix) need the soft form
+        loss = criterion(cls_score, label, weight, class_weight=class_weight,
                               reduction=reduction, avg_factor=avg_factor, **kwargs)
         return self.loss_weight * loss

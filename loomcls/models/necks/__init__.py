@@ -1,0 +1,3 @@
+from .gap import GlobalAveragePooling
+
+__all__ = ["GlobalAveragePooling"]
