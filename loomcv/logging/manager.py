@@ -2,8 +2,8 @@
 
 A class that mixes in ``ManagerMixin`` keeps every instance under its name:
 ``Cls.get_instance(name, **kwargs)`` returns the instance of that name,
-creating it on first use, and ``Cls.get_current_instance()`` returns the one
-created last. Constructing an instance directly registers it too, so objects
+creating it on first use, and makes it the current one, which
+``Cls.get_current_instance()`` returns (else the one created last). Constructing an instance directly registers it too, so objects
 built from a config (``VISUALIZERS.build(...)``) are found the same way.
 Subclasses share their base's table, so ``Visualizer.get_current_instance()``
 also finds a subclass's instance.
@@ -41,19 +41,20 @@ class ManagerMixin:
 
     @classmethod
     def get_instance(cls, name: str, **kwargs) -> Any:
-        """The instance called ``name``; created with ``kwargs`` if there is none yet.
+        """The instance called ``name``, now the current one; created with ``kwargs`` if new.
 
         When it exists, ``kwargs`` are ignored.
         """
         with _LOCK:
             found = cls._instances.get(name)
             if isinstance(found, cls):
+                cls._instances.move_to_end(name)
                 return found
             return cls(name=name, **kwargs)
 
     @classmethod
     def get_current_instance(cls) -> Any:
-        """The most recently created instance of ``cls`` (or a subclass)."""
+        """The instance of ``cls`` (or a subclass) most recently created or fetched by name."""
         with _LOCK:
             for obj in reversed(cls._instances.values()):
                 if isinstance(obj, cls):

@@ -28,6 +28,7 @@ def test_manager_instances():
     b = MessageHub("hub_b")
     assert MessageHub.get_current_instance() is b
     assert MessageHub.check_instance_created("hub_a")
+    assert MessageHub.get_instance("hub_a") is a and MessageHub.get_current_instance() is a
 
 
 def test_state_round_trip_through_weights_only_checkpoint():

@@ -115,3 +115,15 @@ def test_mlflow_local_file_store(tmp_path):
     assert run.data.params == {"lr": "0.1"} and run.info.run_name == "r1"
     artifacts = {a.path for a in client.list_artifacts(run_id)}
     assert {"config.py", "run.log"} <= artifacts
+
+
+def test_subclass_instance_is_current_for_base():
+    class TaskVisualizer(Visualizer):
+        pass
+
+    task = TaskVisualizer("task_vis")
+    assert Visualizer.get_current_instance() is task
+    plain = Visualizer("plain_vis")
+    assert Visualizer.get_current_instance() is plain
+    with pytest.raises(RuntimeError, match="no OtherVis has been created"):
+        type("OtherVis", (Visualizer,), {}).get_current_instance()
