@@ -51,6 +51,8 @@ def main(out_dir):
     padded = list(range(size)) + [0]
     mine = padded[rank::world]
     seen["collected"] = dist.collect_results([f"item{i}" for i in mine], size, device="cpu")
+    # without round_up the ranks hold different counts (0,2,4,6 and 1,3,5)
+    seen["collected_unpadded"] = dist.collect_results(list(range(size))[rank::world], size)
 
     evaluator = Evaluator(SumMetric())
     for i in range(0, len(mine), 3):   # batches of 3 indices on each rank

@@ -89,6 +89,7 @@ def test_two_process_gloo(tmp_path):
     assert ranks[0]["seed"] == ranks[1]["seed"]
     assert ranks[0]["collected"] == [f"item{i}" for i in range(7)]
     assert ranks[1]["collected"] is None
+    assert ranks[0]["collected_unpadded"] == list(range(7))
 
 
 def test_init_dist_slurm_single_task():
