@@ -14,6 +14,7 @@ from typing import List, Optional
 COMMANDS = {
     "print-config": ("loomcv.cli.print_config",
                      "print the merged config, optionally with where each value came from"),
+    "train": ("loomcv.cli.train", "train a model from a config (resumable, single or multi-process)"),
 }
 
 

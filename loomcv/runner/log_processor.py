@@ -122,6 +122,8 @@ class LogProcessor:
     def get_log_after_iter(self, runner, batch_idx: int, mode: str) -> Tuple[dict, str]:
         """The tag dict (for vis backends) and the log line after iteration ``batch_idx`` of ``mode``."""
         values = self._collect(runner, mode, batch_idx, self.window_size)
+        if mode != "train":  # metrics of earlier passes are not per-iteration values
+            values = OrderedDict((k, v) for k, v in values.items() if k in ("time", "data_time"))
         if mode == "train":
             if self.by_epoch:
                 total = len(runner.train_dataloader)

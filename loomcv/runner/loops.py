@@ -15,6 +15,8 @@ from torch.utils.data import DataLoader
 
 from loomcv.registry import LOOPS
 
+from .randomness import get_rng_state, set_rng_state
+
 
 class BaseLoop:
     """Holds the runner and builds the dataloader from its config when needed."""
@@ -45,16 +47,15 @@ def _sampler_of(dataloader):
 def seek_iterator(dataloader, done_batches: int):
     """A fresh iterator over ``dataloader`` positioned after ``done_batches`` batches.
 
-    A sampler that can start mid-pass (``set_start_index(samples)``) skips
-    without loading anything; otherwise the batches are drawn and dropped.
+    A sampler that can start mid-pass (``set_position(samples)``, e.g.
+    DefaultSampler) skips without loading anything; otherwise the batches are
+    drawn and dropped.
     """
     sampler = _sampler_of(dataloader)
     batch_size = getattr(dataloader, "batch_size", None)
-    if done_batches and batch_size and hasattr(sampler, "set_start_index"):
-        sampler.set_start_index(done_batches * batch_size)
-        iterator = iter(dataloader)
-        sampler.set_start_index(0)
-        return iterator
+    if done_batches and batch_size and hasattr(sampler, "set_position"):
+        sampler.set_position(done_batches * batch_size)  # consumed (and reset) by the sampler's next pass
+        return iter(dataloader)
     iterator = iter(dataloader)
     for _ in range(done_batches):
         next(iterator)
@@ -102,12 +103,22 @@ class _TrainLoop(BaseLoop):
         self._update_val_interval(progress)
         return (self.val_interval > 0 and progress % self.val_interval == 0) or progress == last
 
+    def _validate(self) -> None:
+        """Validate without touching the training RNG streams (so resumed runs stay identical)."""
+        state = get_rng_state()
+        try:
+            self.runner.val_loop.run()
+        finally:
+            set_rng_state(state)
+
     def _start_pass(self):
         """An iterator for the current pass; continues a resumed pass where it stopped."""
         done, self.resume_position = self.resume_position, 0
+        if not done:  # resumed at a pass boundary: the state saved then precedes this iterator
+            self.runner._restore_pending_rng()
         iterator = seek_iterator(self.dataloader, done)
         self._inner_iter = done
-        self.runner._restore_pending_rng()  # resumed RNG applies from the first new batch on
+        self.runner._restore_pending_rng()  # mid-pass: the state saved after batch `done` applies now
         return iterator
 
     def run_iter(self, idx: int, data_batch) -> None:
@@ -150,7 +161,7 @@ class EpochBasedTrainLoop(_TrainLoop):
         while self._epoch < self._max_epochs and not self.stop_training:
             self.run_epoch()
             if self._should_validate(self._epoch, self._max_epochs):
-                runner.val_loop.run()
+                self._validate()
         runner.call_hook("after_train")
         return runner.model
 
@@ -222,7 +233,7 @@ class IterBasedTrainLoop(_TrainLoop):
             data_batch = next(self.dataloader_iterator)
             self.run_iter(self._iter, data_batch)
             if self._should_validate(self._iter, self._max_iters):
-                runner.val_loop.run()
+                self._validate()
         runner.call_hook("after_train_epoch")
         runner.call_hook("after_train")
         return runner.model

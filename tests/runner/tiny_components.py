@@ -4,6 +4,9 @@ Imported by the tests and, through ``custom_imports``, by the training
 subprocesses they start (with this folder on PYTHONPATH).
 """
 
+import os
+import signal
+
 import numpy as np
 import torch
 import torch.nn as nn
@@ -11,8 +14,9 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from loomcv.evaluator import BaseMetric
+from loomcv.hooks import Hook
 from loomcv.model import BaseModel
-from loomcv.registry import DATASETS, METRICS, MODELS
+from loomcv.registry import DATASETS, HOOKS, METRICS, MODELS
 
 
 @DATASETS.register_module(force=True)
@@ -91,6 +95,36 @@ def tiny_config(work_dir, by_epoch=True, max_epochs=3, max_iters=30, num=64, bat
                            checkpoint=dict(type="CheckpointHook", interval=1, by_epoch=by_epoch)),
         randomness=dict(seed=7, deterministic=True),
         log_level="INFO",
+        custom_imports=dict(imports=["tiny_components"]),
     )
     cfg.update(overrides)
     return cfg
+
+
+@HOOKS.register_module(force=True)
+class SignalAtIter(Hook):
+    """Sends ``signal_name`` to its own process after training iteration ``at_iter`` (1-based)."""
+
+    def __init__(self, at_iter: int, signal_name: str = "SIGTERM"):
+        self.at_iter, self.signal_name = at_iter, signal_name
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        if runner.iter + 1 == self.at_iter:
+            os.kill(os.getpid(), getattr(signal, self.signal_name))
+
+
+@HOOKS.register_module(force=True)
+class RecordCheckpointWrites(Hook):
+    """A spy: appends a line to ``<work_dir>/writes_rank<r>.txt`` whenever this rank writes a checkpoint file."""
+
+    def before_run(self, runner):
+        import loomcv.runner.runner as runner_module
+        real = runner_module.save_checkpoint
+        record = os.path.join(runner.work_dir, f"writes_rank{runner.rank}.txt")
+
+        def spy(checkpoint, filename):
+            with open(record, "a") as f:
+                f.write(filename + "\n")
+            return real(checkpoint, filename)
+
+        runner_module.save_checkpoint = spy

@@ -1,0 +1,72 @@
+"""``loomcv train CONFIG``: train (and validate) a model as a config describes.
+
+Multi-process: ``torchrun --nproc_per_node N -m loomcv train CONFIG --launcher pytorch``.
+A run stopped by SIGTERM/SIGINT saves a checkpoint and exits with 128 + the
+signal number; ``--resume`` (auto) continues it.
+"""
+
+import argparse
+import os.path as osp
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from loomcv.config import DictAction
+
+    parser.add_argument("config", help="config file, pkg::path, or the name of a shipped config")
+    parser.add_argument("--work-dir", help="folder for logs and checkpoints (default: the config's "
+                                           "work_dir, else ./work_dirs/<config name>)")
+    parser.add_argument("--resume", nargs="?", const="auto", default=None, metavar="auto|PATH",
+                        help="continue a run: from the latest checkpoint in the work dir (no value or "
+                             "'auto') or from PATH")
+    parser.add_argument("--amp", action="store_true", help="mixed-precision training (AmpOptimWrapper)")
+    parser.add_argument("--auto-scale-lr", action="store_true",
+                        help="scale the learning rate by the real total batch size (auto_scale_lr)")
+    parser.add_argument("--cfg-options", nargs="+", action=DictAction, default={}, metavar="KEY=VALUE",
+                        help="override settings, e.g. train_cfg.max_epochs=2 optim_wrapper.optimizer.lr=0.01")
+    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm"], default="none",
+                        help="how the processes were started (pytorch = torchrun)")
+    parser.add_argument("--local-rank", "--local_rank", type=int, default=0, help=argparse.SUPPRESS)
+
+
+def build_config(args: argparse.Namespace):
+    """The config the run uses: file + --cfg-options + the command-line switches."""
+    from loomcv.config import Config
+    from loomcv.config.loader import find_config
+
+    cfg = Config.fromfile(find_config(args.config))
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get("work_dir") is None:
+        cfg.work_dir = osp.join("work_dirs", osp.splitext(osp.basename(cfg.filename or args.config))[0])
+    if args.amp:
+        wrapper = cfg.get("optim_wrapper")
+        if wrapper is None:
+            raise ValueError("--amp needs an optim_wrapper in the config")
+        if wrapper.get("type", "OptimWrapper") in ("OptimWrapper", "loomcv.OptimWrapper", "mmengine.OptimWrapper"):
+            wrapper["type"] = "AmpOptimWrapper"
+            wrapper.setdefault("loss_scale", "dynamic")
+    if args.auto_scale_lr:
+        scale = cfg.get("auto_scale_lr")
+        if not scale or "base_batch_size" not in scale:
+            raise ValueError("--auto-scale-lr needs auto_scale_lr=dict(base_batch_size=...) in the config")
+        scale["enable"] = True
+    if args.resume is not None:
+        cfg.resume = True if args.resume == "auto" else args.resume
+    return cfg
+
+
+def run(args: argparse.Namespace) -> int:
+    from loomcv.registry import RUNNERS
+    from loomcv.runner import Runner, TrainingInterrupted
+
+    cfg = build_config(args)
+    runner_type = cfg.get("runner_type")
+    runner = Runner.from_cfg(cfg) if runner_type is None else RUNNERS.get(runner_type).from_cfg(cfg)
+    try:
+        runner.train()
+    except TrainingInterrupted as stop:
+        return int(stop.code)
+    return 0
