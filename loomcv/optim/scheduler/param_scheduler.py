@@ -341,10 +341,7 @@ class OneCycleParamScheduler(_ParamScheduler):
         return (stop - start) * pct + start
 
     def _get_value(self):
-        t, out = self.last_step, []
-        if t >= self.total_steps:
-            raise ValueError(f"OneCycle scheduler stepped {t + 1} times with total_steps="
-                             f"{self.total_steps}")
+        t, out = min(self.last_step, self.total_steps - 1), []  # past the cycle: stay at the end
         name = self.param_name
         for group in self.param_groups:
             start_step = 0.0
@@ -469,7 +466,7 @@ def specialize(generic: type, param_name: str, name: str, mixin: Optional[type] 
     params = [p for p in sig.parameters.values() if p.name != "param_name"]
 
     def __init__(self, optimizer, *args, **kwargs):
-        generic.__init__(self, optimizer, param_name, *args, **kwargs)
+        super(cls, self).__init__(optimizer, param_name, *args, **kwargs)  # through any mixin
 
     __init__.__signature__ = sig.replace(parameters=params)
     bases = (mixin, generic) if mixin else (generic,)
