@@ -1,0 +1,118 @@
+"""BaseTransform and ``cache_randomness``: the dict -> dict step every pipeline is made of.
+
+A transform reads keys of the results dict, updates or adds keys, and returns
+the dict (or None to drop the sample). Its random draws live in methods marked
+with :func:`cache_randomness`, so that wrappers can replay the same draw on
+several inputs (e.g. an image and its mask).
+"""
+
+import functools
+import inspect
+from contextlib import contextmanager
+from typing import Any, Dict, Iterable, Optional
+
+from loomcv.errors import ConfigError
+
+_SIGNATURES: Dict[type, tuple] = {}
+
+
+def cache_randomness(method):
+    """Mark a method whose return value is the transform's random draw.
+
+    Normally it runs on every call. Inside :func:`cache_random_params` the first
+    result is kept and returned again, so one draw applies to several inputs.
+    """
+    if not inspect.isfunction(method):
+        raise TypeError(f"cache_randomness decorates plain methods, got {method!r}")
+    name = method.__name__
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        cache = self.__dict__.get("_random_cache")
+        if cache is None:
+            return method(self, *args, **kwargs)
+        if name not in cache:
+            cache[name] = method(self, *args, **kwargs)
+        return cache[name]
+
+    wrapper._cache_randomness = True
+    return wrapper
+
+
+def _children(transform: Any) -> Iterable[Any]:
+    for attr in ("transforms", "transform_list"):
+        children = getattr(transform, attr, None)
+        if isinstance(children, (list, tuple)):
+            for child in children:
+                yield from _children(child) if isinstance(child, (list, tuple)) else [child]
+    inner = getattr(transform, "resize", None)
+    if isinstance(inner, BaseTransform):
+        yield inner
+
+
+@contextmanager
+def cache_random_params(transforms: Any):
+    """Within the block, each ``cache_randomness`` method of ``transforms`` (and their
+    children) draws once and then repeats that draw."""
+    stack = [transforms] if not isinstance(transforms, (list, tuple)) else list(transforms)
+    touched = []
+    while stack:
+        t = stack.pop()
+        if isinstance(t, (list, tuple)):
+            stack.extend(t)
+            continue
+        if hasattr(t, "__dict__"):
+            t.__dict__["_random_cache"] = {}
+            touched.append(t)
+            stack.extend(_children(t))
+    try:
+        yield
+    finally:
+        for t in touched:
+            t.__dict__.pop("_random_cache", None)
+
+
+class BaseTransform:
+    """Subclasses implement ``transform(results) -> results or None``.
+
+    ``repr`` shows the constructor arguments, read back from attributes of the
+    same names, so every transform prints the way it was configured.
+    """
+
+    def __call__(self, results: Dict) -> Optional[Dict]:
+        return self.transform(results)
+
+    def transform(self, results: Dict) -> Optional[Dict]:
+        raise NotImplementedError(f"{type(self).__name__} must implement transform(results)")
+
+    def __repr__(self) -> str:
+        cls = type(self)
+        names = _SIGNATURES.get(cls)
+        if names is None:
+            params = inspect.signature(cls.__init__).parameters
+            names = tuple(n for n, p in params.items() if n != "self" and p.kind in (
+                p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+            _SIGNATURES[cls] = names
+        args = ", ".join(f"{n}={getattr(self, n)!r}" for n in names if hasattr(self, n))
+        return f"{cls.__name__}({args})"
+
+
+def check(condition: bool, owner: Any, message: str) -> None:
+    """Raise ConfigError('<Transform>: <message>') unless ``condition``."""
+    if not condition:
+        name = owner if isinstance(owner, str) else type(owner).__name__
+        raise ConfigError(f"{name}: {message}")
+
+
+def check_prob(owner: Any, name: str, value: Any) -> None:
+    check(isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1, owner,
+          f"{name} must be a number in [0, 1], got {value!r}")
+
+
+def check_range(owner: Any, name: str, value: Any, low: float = float("-inf")) -> tuple:
+    """A (min, max) pair with low <= min <= max."""
+    ok = isinstance(value, (tuple, list)) and len(value) == 2 and all(
+        isinstance(v, (int, float)) for v in value)
+    check(ok and low <= value[0] <= value[1], owner,
+          f"{name} must be a (min, max) pair with {low} <= min <= max, got {value!r}")
+    return tuple(value)
