@@ -14,6 +14,7 @@ from typing import List, Optional
 COMMANDS = {
     "print-config": ("loomcv.cli.print_config",
                      "print the merged config, optionally with where each value came from"),
+    "plot-lr": ("loomcv.cli.plot_lr", "plot a config's learning-rate (and momentum) schedule per iteration"),
     "train": ("loomcv.cli.train", "train a model from a config (resumable, single or multi-process)"),
 }
 
