@@ -3,7 +3,11 @@
 from .base_backbone import BaseBackbone
 from .lenet import LeNet5
 from .mobilenet_v2 import MobileNetV2
+from .mobilenet_v3 import MobileNetV3
 from .resnet import ResNet, ResNetV1c, ResNetV1d
 from .resnet_cifar import ResNet_CIFAR
+from .shufflenet_v2 import ShuffleNetV2
+from .vgg import VGG
 
-__all__ = ["BaseBackbone", "LeNet5", "MobileNetV2", "ResNet", "ResNetV1c", "ResNetV1d", "ResNet_CIFAR"]
+__all__ = ["BaseBackbone", "LeNet5", "MobileNetV2", "MobileNetV3", "ResNet", "ResNetV1c", "ResNetV1d",
+           "ResNet_CIFAR", "ShuffleNetV2", "VGG"]
