@@ -1,0 +1,15 @@
+"""Datasets, dataset wrappers, samplers, collate functions and DataLoader building.
+
+See docs/data.md.
+"""
+
+from .base_dataset import BaseDataset
+from .collate import default_collate, pseudo_collate
+from .dataloader import build_dataloader, default_worker_init_fn
+from .sampler import DefaultSampler, InfiniteSampler
+from .wrappers import ClassBalancedDataset, ConcatDataset, RepeatDataset
+
+__all__ = [
+    "BaseDataset", "ConcatDataset", "RepeatDataset", "ClassBalancedDataset", "DefaultSampler",
+    "InfiniteSampler", "pseudo_collate", "default_collate", "default_worker_init_fn", "build_dataloader",
+]
