@@ -127,6 +127,10 @@ class Runner:
         if experiment_name is None:
             stem = osp.splitext(osp.basename(self.cfg.filename))[0] if getattr(self.cfg, "filename", None) else None
             experiment_name = f"{stem}_{self._timestamp}" if stem else self._timestamp
+        base, n = experiment_name, 1
+        while MessageHub.check_instance_created(experiment_name):  # two runners in one process and second
+            n += 1
+            experiment_name = f"{base}_{n}"
         self._experiment_name = experiment_name
         self._log_dir = osp.join(self._work_dir, self._timestamp)
         if self.rank == 0:
