@@ -25,10 +25,10 @@ class TinyPoints(Dataset):
 
     METAINFO = dict(classes=("left", "right"))
 
-    def __init__(self, num: int = 64, seed: int = 0, **kwargs):
+    def __init__(self, num: int = 64, seed: int = 0, separation: float = 1.0):
         rng = np.random.RandomState(seed)
         labels = rng.randint(0, 2, size=num)
-        points = (rng.randn(num, 8) + (labels[:, None] * 2.0 - 1.0)).astype(np.float32)
+        points = (rng.randn(num, 8) + separation * (labels[:, None] * 2.0 - 1.0)).astype(np.float32)
         self.points, self.labels = torch.from_numpy(points), torch.from_numpy(labels).long()
 
     @property
