@@ -67,3 +67,12 @@ def checks():
     return types.SimpleNamespace(read_manifest=read_manifest, state_dict_shapes=state_dict_shapes,
                                  assert_frozen_after_step=assert_frozen_after_step,
                                  assert_norm_eval=assert_norm_eval)
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny models run faster on one thread, and far faster when other processes load the cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
