@@ -14,6 +14,8 @@ from typing import List, Optional
 COMMANDS = {
     "print-config": ("loomcv.cli.print_config",
                      "print the merged config, optionally with where each value came from"),
+    "browse-dataset": ("loomcv.cli.browse_dataset",
+                       "save PNG grids of dataset samples before, after and at each pipeline step"),
     "plot-lr": ("loomcv.cli.plot_lr", "plot a config's learning-rate (and momentum) schedule per iteration"),
     "train": ("loomcv.cli.train", "train a model from a config (resumable, single or multi-process)"),
 }

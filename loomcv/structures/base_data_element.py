@@ -12,6 +12,18 @@ import numpy as np
 import torch
 
 
+_RESERVED: dict = {}
+
+
+def _reserved(cls: type) -> frozenset:
+    """Attribute names of ``cls`` (methods...) that fields may not shadow; properties excepted."""
+    names = _RESERVED.get(cls)
+    if names is None:
+        names = frozenset(n for n in dir(cls) if not isinstance(getattr(cls, n, None), property))
+        _RESERVED[cls] = names
+    return names
+
+
 class BaseDataElement:
     """Metainfo + data fields with attribute access, device moves and a readable repr."""
 
@@ -41,19 +53,22 @@ class BaseDataElement:
         self.set_data(dict(instance.items()))
 
     def set_field(self, value: Any, name: str, dtype: Any = None, field_type: str = "data") -> None:
-        if field_type not in ("metainfo", "data"):
-            raise ValueError(f"field_type must be 'metainfo' or 'data', got {field_type!r}")
         if dtype is not None and not isinstance(value, dtype):
             raise TypeError(f"{name} must be {dtype}, got {type(value).__name__}")
-        own, other = (("_metainfo_fields", "_data_fields") if field_type == "metainfo"
-                      else ("_data_fields", "_metainfo_fields"))
-        if name in getattr(self, other):
-            kind = "data" if field_type == "metainfo" else "metainfo"
-            raise AttributeError(f"cannot set {name!r} as {field_type}: it is already a {kind} field")
-        if name.startswith("_") or (hasattr(type(self), name) and not isinstance(
-                getattr(type(self), name), property)):
-            raise AttributeError(f"{name!r} is reserved by {type(self).__name__}")
-        getattr(self, own)[name] = None
+        fields = self.__dict__
+        if field_type == "data":
+            own, other = fields["_data_fields"], fields["_metainfo_fields"]
+        elif field_type == "metainfo":
+            own, other = fields["_metainfo_fields"], fields["_data_fields"]
+        else:
+            raise ValueError(f"field_type must be 'metainfo' or 'data', got {field_type!r}")
+        if name not in own:  # validate a name once, on first use
+            if name in other:
+                kind = "data" if field_type == "metainfo" else "metainfo"
+                raise AttributeError(f"cannot set {name!r} as {field_type}: it is already a {kind} field")
+            if name.startswith("_") or name in _reserved(type(self)):
+                raise AttributeError(f"{name!r} is reserved by {type(self).__name__}")
+            own[name] = None
         object.__setattr__(self, name, value)
 
     def __setattr__(self, name: str, value: Any) -> None:

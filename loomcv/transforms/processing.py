@@ -179,16 +179,17 @@ class RandomResizedCrop(BaseTransform):
         """(offset_h, offset_w, target_h, target_w) of the crop."""
         h, w = img.shape[:2]
         area = h * w
-        uniform = np.random.uniform
+        rand = np.random.random  # a few times cheaper per call than uniform()/randint()
+        (r0, r1), (l0, l1) = self.crop_ratio_range, self._log_ratio
         for _ in range(self.max_attempts):
-            target_area = uniform(*self.crop_ratio_range) * area
-            aspect_ratio = math.exp(uniform(*self._log_ratio))
+            target_area = (r0 + (r1 - r0) * rand()) * area
+            aspect_ratio = math.exp(l0 + (l1 - l0) * rand())
             target_w = int(round(math.sqrt(target_area * aspect_ratio)))
             target_h = int(round(math.sqrt(target_area / aspect_ratio)))
             if 0 < target_w <= w and 0 < target_h <= h:
-                offset_h = np.random.randint(0, h - target_h + 1)
-                offset_w = np.random.randint(0, w - target_w + 1)
-                return int(offset_h), int(offset_w), target_h, target_w
+                offset_h = int(rand() * (h - target_h + 1))
+                offset_w = int(rand() * (w - target_w + 1))
+                return offset_h, offset_w, target_h, target_w
         # fall back to a centre crop with the aspect ratio clamped into range
         in_ratio = w / h
         if in_ratio < self.aspect_ratio_range[0]:
