@@ -52,6 +52,7 @@ class LoggerHook(Hook):
         self.keep_local = keep_local
         self._progress = None
         self._task = None
+        self._epoch_length = 0
 
     # ------------------------------------------------------------ progress bar
     def before_train(self, runner) -> None:
@@ -62,6 +63,9 @@ class LoggerHook(Hook):
                                       TimeRemainingColumn(), transient=True)
             self._progress.start()
             self._task = self._progress.add_task("train", total=runner.max_iters, completed=runner.iter)
+
+    def before_train_epoch(self, runner) -> None:
+        self._epoch_length = len(runner.train_dataloader)
 
     def after_train(self, runner) -> None:
         if self._progress is not None:
@@ -77,8 +81,7 @@ class LoggerHook(Hook):
         processor = runner.log_processor
         if processor.by_epoch:
             due = self.every_n_inner_iters(batch_idx, self.interval) or (
-                self.end_of_epoch(runner.train_dataloader, batch_idx)
-                and (not self.ignore_last or len(runner.train_dataloader) <= self.interval))
+                batch_idx + 1 == self._epoch_length and (not self.ignore_last or self._epoch_length <= self.interval))
         else:
             due = self.every_n_train_iters(runner, self.interval)
         if not due:

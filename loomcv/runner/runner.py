@@ -350,7 +350,10 @@ class Runner:
     # ================================================================== properties
     @property
     def train_loop(self):
-        if self._train_loop is None:
+        loop = self._train_loop
+        if isinstance(loop, BaseLoop):  # the per-iteration fast path
+            return loop
+        if loop is None:
             raise RuntimeError("Runner has no training set up: pass train_dataloader, train_cfg and "
                                "optim_wrapper")
         self._train_loop = self._build_loop(self._train_loop, "train")
@@ -389,8 +392,8 @@ class Runner:
         obj = getattr(self, f"_{name}")
         return obj if _is_dataloader_like(obj) else None
 
-    epoch = property(lambda self: self.train_loop.epoch if self.train_loop_built else 0)
-    iter = property(lambda self: self.train_loop.iter if self.train_loop_built else 0)
+    epoch = property(lambda self: self._train_loop._epoch if isinstance(self._train_loop, BaseLoop) else 0)
+    iter = property(lambda self: self._train_loop._iter if isinstance(self._train_loop, BaseLoop) else 0)
     max_epochs = property(lambda self: self.train_loop.max_epochs)
     max_iters = property(lambda self: self.train_loop.max_iters)
     work_dir = property(lambda self: self._work_dir)
