@@ -36,6 +36,24 @@ class _Wrapper:
         return self._length()
 
 
+class _IndexMapped(_Wrapper):
+    """A wrapper whose index ``i`` is index ``_inner(i)`` of one inner ``dataset``."""
+
+    dataset: Any
+
+    def _inner(self, idx: int) -> int:
+        raise NotImplementedError
+
+    def get_data_info(self, idx: int) -> dict:
+        return self.dataset.get_data_info(self._inner(idx))
+
+    def get_cat_ids(self, idx: int) -> List[int]:
+        return self.dataset.get_cat_ids(self._inner(idx))
+
+    def __getitem__(self, idx: int) -> Any:
+        return self.dataset[self._inner(idx)]
+
+
 @DATASETS.register_module()
 class ConcatDataset(_Wrapper):
     """Several datasets one after another; metainfo is the first one's.
@@ -94,7 +112,7 @@ class ConcatDataset(_Wrapper):
 
 
 @DATASETS.register_module()
-class RepeatDataset(_Wrapper):
+class RepeatDataset(_IndexMapped):
     """``dataset`` repeated ``times`` times (cheap epochs for small data sets)."""
 
     def __init__(self, dataset: Union[BaseDataset, dict], times: int, lazy_init: bool = False):
@@ -118,18 +136,9 @@ class RepeatDataset(_Wrapper):
         self._check_init()
         return idx % self._ori_len
 
-    def get_data_info(self, idx: int) -> dict:
-        return self.dataset.get_data_info(self._inner(idx))
-
-    def get_cat_ids(self, idx: int) -> List[int]:
-        return self.dataset.get_cat_ids(self._inner(idx))
-
-    def __getitem__(self, idx: int) -> Any:
-        return self.dataset[self._inner(idx)]
-
 
 @DATASETS.register_module()
-class ClassBalancedDataset(_Wrapper):
+class ClassBalancedDataset(_IndexMapped):
     """Repeat images of rare categories (LVIS repeat-factor sampling).
 
     A category seen in a fraction ``f`` of images gets the factor
@@ -174,12 +183,3 @@ class ClassBalancedDataset(_Wrapper):
     def _inner(self, idx: int) -> int:
         self._check_init()
         return self.repeat_indices[idx]
-
-    def get_data_info(self, idx: int) -> dict:
-        return self.dataset.get_data_info(self._inner(idx))
-
-    def get_cat_ids(self, idx: int) -> List[int]:
-        return self.dataset.get_cat_ids(self._inner(idx))
-
-    def __getitem__(self, idx: int) -> Any:
-        return self.dataset[self._inner(idx)]

@@ -32,7 +32,8 @@ class ColorJitter(BaseTransform):
     """Randomly change brightness, contrast, saturation and hue, in a random order.
 
     Each of brightness/contrast/saturation is a factor range ``[max(0, 1-v), 1+v]``
-    (or a given (min, max)); hue is a shift in [-0.5, 0.5] turns.
+    (or a given (min, max)); hue is a shift in [-0.5, 0.5] turns. ``backend`` is
+    accepted for MMPretrain configs; both values run the same numpy/cv2 code.
     """
 
     def __init__(self, brightness: Union[float, Sequence[float]] = 0., contrast: Union[float, Sequence[float]] = 0.,
