@@ -270,16 +270,17 @@ def _warmup(lr: Dict[str, Any], by_epoch_run: bool) -> List[Dict[str, Any]]:
         return []
     if kind not in ("linear", "constant"):
         raise _fail("lr_config.warmup", f"{kind!r} warmup is not translated yet (linear and constant are)")
+    if by_epoch:
+        raise _fail("lr_config.warmup_by_epoch", "a warmup counted in epochs is not translated exactly "
+                                                  "yet; give warmup_iters in iterations")
     # 0.x warms up for iterations [0, warmup_iters) and reaches the full lr at
     # warmup_iters; the native schedulers' last step is end - 1, hence end + 1.
-    sched = {"type": "LinearLR" if kind == "linear" else "ConstantLR", "by_epoch": by_epoch,
+    sched = {"type": "LinearLR" if kind == "linear" else "ConstantLR", "by_epoch": False,
              "begin": 0, "end": iters + 1}
     if kind == "linear":
         sched.update(start_factor=ratio, end_factor=1.0)
     else:
         sched.update(factor=ratio)
-    if by_epoch:
-        sched["convert_to_iter_based"] = True
     return [sched]
 
 
@@ -295,6 +296,10 @@ def _schedule(t: _Translation) -> None:
     if by_epoch and not run_by_epoch:
         by_epoch = False  # an iteration-based runner counts iterations
     warmup = _warmup(lr, run_by_epoch)
+    # A per-iteration policy in an epoch-based run: the run length is only
+    # known in epochs, so length-dependent policies count epochs converted to
+    # iterations, and the others need no end at all.
+    per_iter_in_epochs = run_by_epoch and not by_epoch
     main: Dict[str, Any] = {"by_epoch": by_epoch, "begin": 0, "end": length}
     policy_key = policy.lower()
     if policy_key == "step":
@@ -313,7 +318,12 @@ def _schedule(t: _Translation) -> None:
         else:
             main["eta_min"] = lr.pop("min_lr", 0.0)
     elif policy_key == "poly":
-        main.update(type="PolyLR", power=lr.pop("power", 1.0), eta_min=lr.pop("min_lr", 0.0))
+        if per_iter_in_epochs:
+            raise _fail("lr_config", "a per-iteration poly policy in an epoch-based run is not "
+                                     "translated exactly yet; use by_epoch=True or an IterBasedRunner")
+        # 0.x reaches (1 - t/T) ** power at t = T; PolyLR reaches eta_min at end - 1
+        main.update(type="PolyLR", power=lr.pop("power", 1.0), eta_min=lr.pop("min_lr", 0.0),
+                    end=length + 1)
     elif policy_key == "exp":
         main.update(type="ExponentialLR", gamma=lr.pop("gamma"))
     elif policy_key == "fixed":
@@ -322,8 +332,17 @@ def _schedule(t: _Translation) -> None:
         raise _fail("lr_config.policy", f"{policy!r} is not translated yet "
                                         f"(step, CosineAnnealing, poly, Exp and fixed are)")
     _no_extra(lr, (), "lr_config")
-    if main and main["by_epoch"]:
-        main["convert_to_iter_based"] = False
+    if main and per_iter_in_epochs:
+        if main["type"] == "CosineAnnealingLR":
+            main.update(by_epoch=True, convert_to_iter_based=True)
+        else:
+            del main["end"]
+    floor = main.get("eta_min") or main.get("eta_min_ratio")
+    if warmup and floor:
+        # Chained native schedulers scale (lr - floor) while 0.x scales the whole lr during
+        # warmup; the results differ from then on, so this is refused rather than approximated.
+        raise _fail("lr_config", "a warmup over a policy with a floor (min_lr / min_lr_ratio) is not "
+                                 "translated exactly yet; write param_scheduler natively")
     t.put(("param_scheduler",), warmup + ([main] if main else []), ("lr_config",))
 
 

@@ -37,8 +37,7 @@ def test_full_resnet50_config_translates():
         type="SGD", lr=0.1, momentum=0.9, weight_decay=0.0001))
     assert cfg.train_cfg == dict(by_epoch=True, max_epochs=300, val_interval=1)
     assert cfg.param_scheduler == [dict(type="MultiStepLR", by_epoch=True, begin=0, end=300,
-                                        milestones=[150, 200, 250], gamma=0.1,
-                                        convert_to_iter_based=False)]
+                                        milestones=[150, 200, 250], gamma=0.1)]
     assert cfg.val_evaluator.type == "Accuracy"
     assert cfg.default_hooks.checkpoint == dict(type="CheckpointHook", interval=1)
     assert cfg.default_hooks.logger == dict(type="LoggerHook", interval=100)
@@ -70,14 +69,14 @@ def test_optimizer_hooks_become_wrapper_options():
 def test_warmup_and_policies():
     cfg = Config.fromstring(
         "runner = dict(type='IterBasedRunner', max_iters=1000)\n"
-        "lr_config = dict(policy='CosineAnnealing', by_epoch=False, min_lr_ratio=1e-2,\n"
+        "lr_config = dict(policy='CosineAnnealing', by_epoch=False, min_lr=0.0,\n"
         "                 warmup='linear', warmup_by_epoch=False, warmup_ratio=1e-3, warmup_iters=20)\n",
         ".py")
     warm, cosine = cfg.param_scheduler
     assert warm == dict(type="LinearLR", by_epoch=False, begin=0, end=21, start_factor=1e-3,
                         end_factor=1.0)
     assert cosine == dict(type="CosineAnnealingLR", by_epoch=False, begin=0, end=1000, T_max=1000,
-                          eta_min_ratio=1e-2)
+                          eta_min=0.0)
     assert cfg.train_cfg == dict(by_epoch=False, max_iters=1000, val_interval=1)
 
 
