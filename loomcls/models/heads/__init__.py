@@ -1,0 +1,4 @@
+from .cls_head import ClsHead, LinearClsHead, StackedLinearClsHead
+from .multi_label_cls_head import MultiLabelClsHead, MultiLabelLinearClsHead
+
+__all__ = ["ClsHead", "LinearClsHead", "StackedLinearClsHead", "MultiLabelClsHead", "MultiLabelLinearClsHead"]
