@@ -18,6 +18,9 @@ COMMANDS = {
                        "save PNG grids of dataset samples before, after and at each pipeline step"),
     "plot-lr": ("loomcv.cli.plot_lr", "plot a config's learning-rate (and momentum) schedule per iteration"),
     "train": ("loomcv.cli.train", "train a model from a config (resumable, single or multi-process)"),
+    "test": ("loomcv.cli.test", "evaluate a checkpoint on the config's test set; --out saves the metrics"),
+    "infer": ("loomcv.cli.infer", "classify images with a config and checkpoint; prints class names"),
+    "plot-confusion": ("loomcv.cli.plot_confusion", "draw the test-set confusion matrix of a checkpoint to a PNG"),
 }
 
 

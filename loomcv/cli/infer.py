@@ -1,0 +1,32 @@
+"""``loomcv infer CONFIG CKPT IMAGES...``: classify images and print the classes."""
+
+import argparse
+import os.path as osp
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", help="config file or shipped config name")
+    parser.add_argument("checkpoint", help="checkpoint file (its meta holds the class names)")
+    parser.add_argument("images", nargs="+", help="image files")
+    parser.add_argument("--topk", type=int, default=1, help="print the K best classes")
+    parser.add_argument("--out-dir", help="save each image with its predicted label drawn as PNG here")
+    parser.add_argument("--device", default="cpu")
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+    from loomcls.apis import ImageClassificationInferencer, show_result
+    inferencer = ImageClassificationInferencer(args.config, pretrained=args.checkpoint, device=args.device)
+    classes = inferencer.classes
+    if args.topk < 1:
+        raise ValueError(f"--topk must be >= 1, got {args.topk}")
+    for path, result in zip(args.images, inferencer(args.images)):
+        order = np.argsort(-result["pred_scores"], kind="stable")[:args.topk]
+        names = [f"{classes[i] if classes else i} ({result['pred_scores'][i]:.4f})" for i in order]
+        print(f"{path}: {', '.join(names)}")
+        if args.out_dir:
+            out = osp.join(args.out_dir, osp.splitext(osp.basename(path))[0] + ".png")
+            show_result(path, result, out)
+    if args.out_dir:
+        print(f"visualizations saved to {args.out_dir}")
+    return 0
