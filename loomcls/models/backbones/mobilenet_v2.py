@@ -6,7 +6,6 @@ each block's ``conv`` Sequential) so its checkpoints load unchanged.
 
 import torch.nn as nn
 import torch.utils.checkpoint as cp
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from loomcls.registry import MODELS
 from loomcv.model import BaseModule
@@ -108,19 +107,7 @@ class MobileNetV2(BaseBackbone):
                 outs.append(x)
         return tuple(outs)
 
-    def _freeze_stages(self):
+    def frozen_modules(self):
         frozen = [self.conv1] if self.frozen_stages >= 0 else []
-        frozen += [getattr(self, f"layer{i}") for i in range(1, self.frozen_stages + 1)]
-        for module in frozen:
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
+        return frozen + [getattr(self, f"layer{i}") for i in range(1, self.frozen_stages + 1)]
 
-    def train(self, mode=True):
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, _BatchNorm):
-                    module.eval()
-        return self

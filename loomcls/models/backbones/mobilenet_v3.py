@@ -8,7 +8,6 @@ so its checkpoints load unchanged.
 
 import torch.nn as nn
 import torch.utils.checkpoint as cp
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from loomcls.registry import MODELS
 from loomcv.model import BaseModule
@@ -137,18 +136,6 @@ class MobileNetV3(BaseBackbone):
                 outs.append(x)
         return tuple(outs)
 
-    def _freeze_stages(self):
-        for i in range(self.frozen_stages + 1):
-            module = getattr(self, f"layer{i}")
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
+    def frozen_modules(self):
+        return [getattr(self, f"layer{i}") for i in range(self.frozen_stages + 1)]
 
-    def train(self, mode=True):
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, _BatchNorm):
-                    module.eval()
-        return self

@@ -3,7 +3,6 @@
 
 import torch.nn as nn
 import torch.utils.checkpoint as cp
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from loomcls.registry import MODELS
 from loomcv.model import BaseModule, Sequential
@@ -245,15 +244,11 @@ class ResNet(BaseBackbone):
         x = self.stem(x) if self.deep_stem else self.relu(self.norm1(self.conv1(x)))
         return self.maxpool(x)
 
-    def _freeze_stages(self):
-        if self.frozen_stages >= 0:
-            stem = [self.stem] if self.deep_stem else [self.conv1, self.norm1]
-            for i in range(self.frozen_stages + 1):
-                modules = stem if i == 0 else [getattr(self, f"layer{i}")]
-                for module in modules:
-                    module.eval()
-                    for param in module.parameters():
-                        param.requires_grad = False
+    def frozen_modules(self):
+        if self.frozen_stages < 0:
+            return []
+        stem = [self.stem] if self.deep_stem else [self.conv1, self.norm1]
+        return stem + [getattr(self, f"layer{i}") for i in range(1, self.frozen_stages + 1)]
 
     def init_weights(self):
         super().init_weights()
@@ -275,14 +270,6 @@ class ResNet(BaseBackbone):
                 outs.append(x)
         return tuple(outs)
 
-    def train(self, mode=True):
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self
 
 
 @MODELS.register_module()

@@ -127,19 +127,7 @@ class ShuffleNetV2(BaseBackbone):
                 outs.append(x)
         return tuple(outs)
 
-    def _freeze_stages(self):
+    def frozen_modules(self):
         frozen = [self.conv1] if self.frozen_stages >= 0 else []
-        frozen += list(self.layers[:max(self.frozen_stages, 0)])
-        for module in frozen:
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
+        return frozen + list(self.layers[:max(self.frozen_stages, 0)])
 
-    def train(self, mode=True):
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, _BatchNorm):
-                    module.eval()
-        return self

@@ -7,7 +7,6 @@ connected part in ``classifier``, as in MMPretrain 1.x, so checkpoint keys match
 import warnings
 
 import torch.nn as nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from loomcls.registry import MODELS
 from loomcv.model.bricks import ConvModule
@@ -99,18 +98,7 @@ class VGG(BaseBackbone):
             outs.append(x)
         return tuple(outs)
 
-    def _freeze_stages(self):
-        for start, end in self.range_sub_modules[:max(self.frozen_stages, 0)]:
-            for module in self.features[start:end]:
-                module.eval()
-                for param in module.parameters():
-                    param.requires_grad = False
+    def frozen_modules(self):
+        return [module for start, end in self.range_sub_modules[:max(self.frozen_stages, 0)]
+                for module in self.features[start:end]]
 
-    def train(self, mode=True):
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, _BatchNorm):
-                    module.eval()
-        return self
