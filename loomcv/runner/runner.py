@@ -681,7 +681,8 @@ class Runner:
         if self.cfg is None or self.rank != 0:
             return
         filename = getattr(self.cfg, "filename", None)
-        name = osp.basename(filename) if filename else f"{self.experiment_name}.py"
+        # named like the log file, so it is found beside it whatever the experiment name
+        name = osp.basename(filename) if filename else f"{self._timestamp}.py"
         try:
             self.cfg.dump(osp.join(self._log_dir, name))
         except Exception as err:  # built objects in the config cannot be written out
