@@ -64,7 +64,8 @@ class BaseModel(BaseModule):
         items: List[Tuple[str, torch.Tensor]] = []
         for name, value in losses.items():
             if isinstance(value, torch.Tensor):
-                items.append((name, value.mean()))
+                # a scalar needs no mean: skipping it keeps a node out of the backward graph
+                items.append((name, value if value.dim() == 0 else value.mean()))
             elif isinstance(value, (list, tuple)) and value and all(
                     isinstance(v, torch.Tensor) for v in value):
                 items.append((name, sum(v.mean() for v in value)))
