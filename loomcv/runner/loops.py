@@ -103,13 +103,25 @@ class _TrainLoop(BaseLoop):
         self._update_val_interval(progress)
         return (self.val_interval > 0 and progress % self.val_interval == 0) or progress == last
 
+    @property
+    def max_epochs(self) -> int:
+        return self._max_epochs
+
+    @property
+    def max_iters(self) -> int:
+        return self._max_iters
+
     def _validate(self) -> None:
-        """Validate without touching the training RNG streams (so resumed runs stay identical)."""
+        """Validate without touching the training RNG streams (so resumed runs stay identical).
+
+        Validation leaves the model in eval mode; training mode is restored here.
+        """
         state = get_rng_state()
         try:
             self.runner.val_loop.run()
         finally:
             set_rng_state(state)
+            self.runner.model.train()
 
     def _start_pass(self):
         """An iterator for the current pass; continues a resumed pass where it stopped."""
@@ -146,14 +158,6 @@ class EpochBasedTrainLoop(_TrainLoop):
         super().__init__(runner, dataloader, val_begin, val_interval, dynamic_intervals)
         self._max_epochs = int(max_epochs)
         self._max_iters = self._max_epochs * len(self.dataloader)
-
-    @property
-    def max_epochs(self) -> int:
-        return self._max_epochs
-
-    @property
-    def max_iters(self) -> int:
-        return self._max_iters
 
     def run(self) -> torch.nn.Module:
         runner = self.runner
@@ -216,20 +220,12 @@ class IterBasedTrainLoop(_TrainLoop):
         self._max_epochs = 1
         self.dataloader_iterator = _RestartingIterator(self)
 
-    @property
-    def max_epochs(self) -> int:
-        return self._max_epochs
-
-    @property
-    def max_iters(self) -> int:
-        return self._max_iters
-
     def run(self) -> torch.nn.Module:
         runner = self.runner
         runner.call_hook("before_train")
         runner.call_hook("before_train_epoch")
+        runner.model.train()
         while self._iter < self._max_iters and not self.stop_training:
-            runner.model.train()
             data_batch = next(self.dataloader_iterator)
             self.run_iter(self._iter, data_batch)
             if self._should_validate(self._iter, self._max_iters):
