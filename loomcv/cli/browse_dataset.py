@@ -139,9 +139,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.show_number < 1:
         raise ValueError(f"--show-number must be >= 1, got {args.show_number}")
-    cfg = Config.fromfile(find_config(args.config))
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = Config.fromfile(find_config(args.config), cfg_options=args.cfg_options)
     if cfg.get("default_scope"):
         init_default_scope(cfg.get("default_scope"))
     key = f"{args.phase}_dataloader"

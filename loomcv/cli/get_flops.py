@@ -124,9 +124,7 @@ def format_table(rows: List[Row], title: str) -> str:
 def run(args: argparse.Namespace) -> int:
     from loomcv.config import Config
     from loomcv.config.loader import find_config
-    cfg = Config.fromfile(find_config(args.config))
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = Config.fromfile(find_config(args.config), cfg_options=args.cfg_options)
     shape = input_shape(args.shape or pipeline_size(cfg))
     model = build_model(cfg)
     rows = count(model, shape, args.depth)

@@ -23,10 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def load(name: str, options: dict, translated: bool = False) -> Config:
     from loomcv.config.loader import find_config
 
-    cfg = Config.fromfile(find_config(name), translate_legacy=translated)
-    if options:
-        cfg.merge_from_dict(options)
-    return cfg
+    return Config.fromfile(find_config(name), translate_legacy=translated, cfg_options=options)
 
 
 def run(args: argparse.Namespace) -> int:

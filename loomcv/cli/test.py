@@ -19,9 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def build_config(args):
     from loomcv.config import Config
     from loomcv.config.loader import find_config
-    cfg = Config.fromfile(find_config(args.config))
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = Config.fromfile(find_config(args.config), cfg_options=args.cfg_options)
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f"checkpoint {args.checkpoint!r} does not exist")
     cfg.load_from = args.checkpoint

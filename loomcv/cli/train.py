@@ -33,9 +33,7 @@ def build_config(args: argparse.Namespace):
     from loomcv.config import Config
     from loomcv.config.loader import find_config
 
-    cfg = Config.fromfile(find_config(args.config))
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = Config.fromfile(find_config(args.config), cfg_options=args.cfg_options)
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir

@@ -36,7 +36,8 @@ class Config:
     """
 
     def __init__(self, cfg_dict: Optional[dict] = None, cfg_text: Optional[str] = None,
-                 filename: Optional[str] = None, provenance: Optional[Dict[Path, str]] = None):
+                 filename: Optional[str] = None, provenance: Optional[Dict[Path, str]] = None,
+                 legacy_keys: Tuple[str, ...] = ()):
         if cfg_dict is not None and not isinstance(cfg_dict, dict):
             raise TypeError(f"cfg_dict must be a dict, got {type(cfg_dict).__name__}")
         prov = dict(provenance or {})
@@ -44,15 +45,20 @@ class Config:
         object.__setattr__(self, "_cfg_dict", ConfigDict(to_plain(cfg_dict or {}), _provenance=prov))
         object.__setattr__(self, "_filename", None if filename is None else str(filename))
         object.__setattr__(self, "_text", cfg_text or "")
+        object.__setattr__(self, "_legacy_keys", tuple(legacy_keys))
 
     # ------------------------------------------------------------ loading
     @staticmethod
     def fromfile(filename: str, use_predefined_variables: bool = True,
-                 import_custom_modules: bool = True, translate_legacy: bool = True) -> "Config":
+                 import_custom_modules: bool = True, translate_legacy: bool = True,
+                 cfg_options: Optional[Dict[str, Any]] = None) -> "Config":
         """Load a ``.py``/``.yaml``/``.yml``/``.json`` file (or ``pkg::path``) with its bases.
 
         A config in the MMCV 1.x dialect is translated to the native schema
         unless ``translate_legacy`` is False (see :mod:`loomcv.config.legacy`).
+        ``cfg_options`` (``--cfg-options``) are merged in the dialect they
+        name: on a legacy config, ``data.samples_per_gpu=8`` is applied before
+        the translation and ``train_cfg.max_epochs=1`` after it.
         """
         path = resolve_path(str(filename))
         values, prov = load_file(path, use_predefined_variables)
@@ -62,15 +68,24 @@ class Config:
         if import_custom_modules and values.get("custom_imports"):
             from loomcv.registry import import_custom_modules as do_imports
             do_imports(cfg._cfg_dict["custom_imports"], source=path)
+        options = dict(cfg_options or {})
         if not translate_legacy:
+            cfg.merge_from_dict(options)
             return cfg
-        from .legacy import maybe_translate
-        return maybe_translate(cfg)
+        from .legacy import LEGACY_KEYS, is_legacy, maybe_translate
+        if is_legacy(values):
+            early = {k: v for k, v in options.items()
+                     if str(_split_key(k)[0]) in values or str(_split_key(k)[0]) in LEGACY_KEYS}
+            cfg.merge_from_dict(early)
+            options = {k: v for k, v in options.items() if k not in early}
+        cfg = maybe_translate(cfg)
+        cfg.merge_from_dict(options)
+        return cfg
 
     @property
     def legacy_keys(self) -> list:
         """The MMCV 1.x keys this config was translated from (empty if native)."""
-        return list(self.__dict__.get("_legacy_keys", []))
+        return list(self._legacy_keys)
 
     @staticmethod
     def fromstring(cfg_str: str, file_format: str, **kwargs) -> "Config":
@@ -174,16 +189,16 @@ class Config:
         self._cfg_dict.update(*args, **kwargs)
 
     def copy(self) -> "Config":
-        return Config(self._cfg_dict, self._text, self._filename, self._provenance)
+        return Config(self._cfg_dict, self._text, self._filename, self._provenance, self._legacy_keys)
 
     __copy__ = copy
 
     def __deepcopy__(self, memo: dict) -> "Config":
         return Config(copy.deepcopy(self.to_dict(), memo), self._text, self._filename,
-                      copy.deepcopy(self._provenance, memo))
+                      copy.deepcopy(self._provenance, memo), self._legacy_keys)
 
     def __getstate__(self) -> Tuple:
-        return (self.to_dict(), self._text, self._filename, self._provenance)
+        return (self.to_dict(), self._text, self._filename, self._provenance, self._legacy_keys)
 
     def __setstate__(self, state: Tuple) -> None:
         Config.__init__(self, *state)
@@ -200,6 +215,8 @@ class Config:
         naming close existing keys) and, with ``allow_list_keys``, into lists
         by index. A dict value merges into an existing dict.
         """
+        if not options:
+            return
         data = self.to_dict()
         for dotted, value in options.items():
             parts = _split_key(dotted)

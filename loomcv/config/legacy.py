@@ -143,6 +143,8 @@ def _data(t: _Translation, norm: List[Dict[str, Any]]) -> None:
             continue
         ds = data.pop(split)
         opts = per_split[split]
+        own = {legacy: ("data", f"{split}_dataloader", legacy) if legacy in opts else ("data", legacy)
+               for legacy in ("samples_per_gpu", "workers_per_gpu")}
         loader: Dict[str, Any] = {
             "batch_size": opts.pop("samples_per_gpu", batch),
             "num_workers": opts.pop("workers_per_gpu", workers if workers is not None else 0),
@@ -155,6 +157,8 @@ def _data(t: _Translation, norm: List[Dict[str, Any]]) -> None:
             loader["persistent_workers"] = bool(persistent) and loader["num_workers"] > 0
         loader.update(opts)
         t.put((f"{split}_dataloader",), loader, ("data", split))
+        t.origin[(f"{split}_dataloader", "batch_size")] = own["samples_per_gpu"]
+        t.origin[(f"{split}_dataloader", "num_workers")] = own["workers_per_gpu"]
     if data:
         raise _fail("data", f"cannot translate {', '.join(sorted(data))}")
 
@@ -478,6 +482,5 @@ def maybe_translate(cfg):
                 src = source_of(cfg.provenance, old_path) or source_of(cfg.provenance, old)
                 provenance[leaf] = src if old == leaf[:cut] else f"{src} (legacy {path_text(old)})"
                 break
-    translated = Config(native, cfg.text, cfg.filename, provenance)
-    object.__setattr__(translated, "_legacy_keys", sorted(k for k in LEGACY_KEYS if k in data))
-    return translated
+    return Config(native, cfg.text, cfg.filename, provenance,
+                  legacy_keys=tuple(sorted(k for k in LEGACY_KEYS if k in data)))

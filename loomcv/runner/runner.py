@@ -675,6 +675,11 @@ class Runner:
                          f"(world size {self.world_size})\n" + "-" * 60)
         if self.cfg is not None:
             self.logger.info(f"Config:\n{_pretty(self.cfg)}")
+        legacy = getattr(self.cfg, "legacy_keys", None)
+        if legacy:
+            self.logger.info(f"{getattr(self.cfg, 'filename', None) or 'the config'} is an MMCV 1.x config "
+                             f"({', '.join(legacy)}); it runs as the native config above "
+                             f"(`loomcv print-config CONFIG --translated --explain` maps each value)")
         self.logger.info(f"Hooks will be executed in the following order:\n{self.get_hooks_info()}")
 
     def _dump_config(self) -> None:

@@ -126,3 +126,12 @@ def test_print_config_translated_explain(capsys):
     assert "train_dataloader = dict(" in out and "(legacy data.train)" in out
     assert main(["print-config", path]) == 0
     assert "runner = dict(" in capsys.readouterr().out
+
+
+def test_cfg_options_apply_in_the_dialect_they_name():
+    cfg = Config.fromfile(osp.join(SEED004, "ch7_finetune_cifar.py"), cfg_options={
+        "data.samples_per_gpu": 4, "runner.max_epochs": 3, "train_cfg.val_interval": 2})
+    assert [cfg[f"{s}_dataloader"].batch_size for s in ("train", "val", "test")] == [4, 4, 4]
+    assert cfg.train_cfg.max_epochs == 3 and cfg.train_cfg.val_interval == 2  # legacy first, native after
+    assert "data" not in cfg and "runner" not in cfg
+    assert cfg.source_of("train_dataloader.batch_size").startswith("--cfg-options data.samples_per_gpu")
