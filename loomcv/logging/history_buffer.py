@@ -41,18 +41,22 @@ class HistoryBuffer:
 
     def update(self, value: Any, count: int = 1) -> None:
         """Append ``value`` (a number or a one-element tensor) seen ``count`` times."""
-        if _is_tensor(value):
+        kind = type(value)
+        if kind is float:  # the per-iteration timers and learning rates: no checks needed
+            pass
+        elif _is_tensor(value):
             if value.numel() != 1:
                 raise ValueError(f"HistoryBuffer.update takes a number or a one-element tensor, "
                                  f"got a tensor of shape {tuple(value.shape)}")
-            value = value.detach()
+            if value.requires_grad:
+                value = value.detach()
             self._pending = True
-        elif isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+        elif isinstance(value, (int, float, np.number)) and kind is not bool:
             value = float(value)
         else:
             raise TypeError(f"HistoryBuffer.update takes a number or a one-element tensor, "
-                            f"got {type(value).__name__}: {value!r}")
-        if _is_tensor(count):
+                            f"got {kind.__name__}: {value!r}")
+        if type(count) is not int and _is_tensor(count):
             count = count.item()
         self._values.append(value)
         self._counts.append(count)
