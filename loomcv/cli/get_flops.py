@@ -81,7 +81,8 @@ def count(model, shape: Tuple[int, int], depth: int) -> List[Row]:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    x = torch.zeros(1, in_channels(model), *shape)
+    device = next(model.parameters(), torch.empty(0)).device
+    x = torch.zeros(1, in_channels(model), *shape, device=device)
     counter = FlopCounterMode(depth=max(depth, 1), display=False)
     with torch.no_grad(), counter:
         model(x, mode="tensor") if _takes_mode(model) else model(x)
@@ -96,6 +97,19 @@ def count(model, shape: Tuple[int, int], depth: int) -> List[Row]:
             continue  # the input is already a preprocessed tensor
         rows.append((name, sum(p.numel() for p in module.parameters()), flops.get(name, 0)))
     return rows
+
+
+def measure(cfg, shape: Tuple[int, int], depth: int):
+    """``(model, rows)``, counted on the meta device: no memory and no arithmetic, so even the
+    largest models take a moment; a model whose forward needs real values runs on the CPU."""
+    import torch
+    try:
+        with torch.device("meta"):
+            model = build_model(cfg)
+        return model, count(model, shape, depth)
+    except (NotImplementedError, RuntimeError):
+        model = build_model(cfg)
+        return model, count(model, shape, depth)
 
 
 def _takes_mode(model) -> bool:
@@ -126,8 +140,7 @@ def run(args: argparse.Namespace) -> int:
     from loomcv.config.loader import find_config
     cfg = Config.fromfile(find_config(args.config), cfg_options=args.cfg_options)
     shape = input_shape(args.shape or pipeline_size(cfg))
-    model = build_model(cfg)
-    rows = count(model, shape, args.depth)
+    model, rows = measure(cfg, shape, args.depth)
     title = f"{args.config}: input 1x{in_channels(model)}x{shape[0]}x{shape[1]}"
     print(format_table(rows, title))
     print(f"Params: {human(rows[0][1])}  FLOPs: {human(rows[0][2])}")

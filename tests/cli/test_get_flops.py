@@ -48,3 +48,13 @@ def test_bad_input_gives_a_clear_error(capsys, argv, message):
 def test_unknown_config_is_named(capsys):
     assert main(["get-flops", "resnet_does_not_exist"]) == 1
     assert "resnet_does_not_exist" in capsys.readouterr().err
+
+
+def test_counting_on_the_meta_device_equals_counting_on_the_cpu():
+    from loomcv.cli.get_flops import build_model, count, measure
+    from loomcv.config import Config
+    from loomcv.config.loader import find_config
+    cfg = Config.fromfile(find_config("resnet18_8xb16_cifar10"))
+    model, rows = measure(cfg, (32, 32), depth=2)
+    assert next(model.parameters()).device.type == "meta"
+    assert rows == count(build_model(cfg), (32, 32), depth=2)
