@@ -16,7 +16,10 @@ Row = Tuple[str, int, int]  # module name, parameters, FLOPs
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from loomcv.config import DictAction
-    parser.add_argument("config", help="config file or the name of a shipped config")
+    parser.add_argument("config", nargs="?", help="config file or the name of a shipped config")
+    parser.add_argument("--shipped", action="store_true",
+                        help="instead of one config: a markdown table of the totals of every shipped config "
+                             "(the one in docs/models.md)")
     parser.add_argument("--shape", type=int, nargs="+", default=None, metavar="SIZE",
                         help="input height and width (one value: square); default: the size the "
                              "config's test (else train) pipeline crops or resizes to, else 224")
@@ -135,7 +138,26 @@ def format_table(rows: List[Row], title: str) -> str:
     return "\n".join(lines)
 
 
+def shipped_table() -> str:
+    """Markdown rows of parameters and FLOPs for every shipped config at its pipeline's input size."""
+    from loomcv.config import Config
+    from loomcv.config.loader import shipped_configs
+    lines = ["| config | input | params | FLOPs |", "|---|---|---|---|"]
+    for name, path in shipped_configs():
+        cfg = Config.fromfile(path)
+        shape = input_shape(pipeline_size(cfg))
+        model, rows = measure(cfg, shape, depth=0)
+        lines.append(f"| `{name}` | {in_channels(model)}x{shape[0]}x{shape[1]} | {human(rows[0][1])} "
+                     f"| {human(rows[0][2])} |")
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.shipped:
+        print(shipped_table())
+        return 0
+    if not args.config:
+        raise ValueError("give a CONFIG (a file or a shipped config name), or --shipped")
     from loomcv.config import Config
     from loomcv.config.loader import find_config
     cfg = Config.fromfile(find_config(args.config), cfg_options=args.cfg_options)

@@ -367,6 +367,22 @@ def _substitute_refs(value: Any, base: Dict[str, Any], path: str) -> Any:
 CONFIG_PACKAGES = ("loomcls",)
 
 
+def shipped_configs() -> List[Tuple[str, str]]:
+    """``(path relative to its configs folder, full path)`` of every shipped config, bases excluded."""
+    configs = []
+    for package in CONFIG_PACKAGES:
+        try:
+            root = package_config_dir(package)
+        except ConfigError:
+            continue
+        for folder, _, files in os.walk(root):
+            if "_base_" in osp.relpath(folder, root).split(os.sep):
+                continue
+            configs += [(osp.relpath(osp.join(folder, f), root), osp.join(folder, f))
+                        for f in files if f.endswith(SUFFIXES)]
+    return sorted(configs)
+
+
 def find_config(name: str) -> str:
     """A config path from a path, ``pkg::sub/path.py``, or a bare shipped name.
 
@@ -376,25 +392,14 @@ def find_config(name: str) -> str:
     if "::" in name or osp.exists(name):
         return resolve_path(name)
     wanted = name if name.endswith(SUFFIXES) else name + ".py"
-    found, known = [], []
-    for package in CONFIG_PACKAGES:
-        try:
-            root = package_config_dir(package)
-        except ConfigError:
-            continue
-        for folder, _, files in os.walk(root):
-            for file in files:
-                if not file.endswith(SUFFIXES) or "_base_" in folder:
-                    continue
-                full = osp.join(folder, file)
-                rel = osp.relpath(full, root)
-                known.append(osp.splitext(file)[0])
-                if rel == wanted or file == osp.basename(wanted) and "/" not in wanted:
-                    found.append(full)
+    configs = shipped_configs()
+    found = [full for rel, full in configs
+             if rel == wanted or osp.basename(rel) == osp.basename(wanted) and "/" not in wanted]
     if len(found) == 1:
         return found[0]
     if len(found) > 1:
         raise ConfigError(f"config name {name!r} is ambiguous: {', '.join(found)}")
     from loomcv.errors import did_you_mean
+    known = [osp.splitext(osp.basename(rel))[0] for rel, _ in configs]
     raise FileNotFoundError(f"no config file {name!r} and no shipped config of that name."
                             f"{did_you_mean(osp.splitext(osp.basename(name))[0], known)}")
