@@ -21,6 +21,7 @@ COMMANDS = {
     "test": ("loomcv.cli.test", "evaluate a checkpoint on the config's test set; --out saves the metrics"),
     "infer": ("loomcv.cli.infer", "classify images with a config and checkpoint; prints class names"),
     "plot-confusion": ("loomcv.cli.plot_confusion", "draw the test-set confusion matrix of a checkpoint to a PNG"),
+    "convert-checkpoint": ("loomcv.cli.convert_checkpoint", "convert loomcv/state-dict/MMEngine/safetensors weights"),
 }
 
 

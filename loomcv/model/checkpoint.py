@@ -143,13 +143,13 @@ def summarise_keys(keys: Sequence[str], limit: int = 6) -> List[str]:
     keys = list(keys)
     if len(keys) <= limit:
         return keys
-    groups: "OrderedDict[str, List[str]]" = OrderedDict()
+    groups = OrderedDict((k, [k]) for k in keys)
     for depth in range(max(k.count(".") for k in keys), 0, -1):
+        if len(groups) <= limit:
+            break
         groups = OrderedDict()
         for key in keys:
             groups.setdefault(".".join(key.split(".")[:depth]), []).append(key)
-        if len(groups) <= limit:
-            break
     lines = [members[0] if len(members) == 1 else f"{prefix}.* ({len(members)} keys)"
              for prefix, members in groups.items()]
     if len(lines) > limit:
