@@ -88,27 +88,26 @@ def convert(src: str, dst: str, to: str = None, prefix: str = None, drop_optimiz
         raise ConfigError(f"convert-checkpoint: --to must be one of {FORMATS}, got {to!r}.{did_you_mean(to, FORMATS)}")
     checkpoint = _load_checkpoint(src, map_location="cpu", weights_only=not unsafe_pickle)
     kind = _source_kind(checkpoint, src)
-    state_dict = get_state_dict_from(checkpoint, src)
-    if prefix:
-        state_dict = take_prefix(state_dict, prefix, src)
-    dropped: List[str] = []
-    meta = checkpoint.get("meta") if state_dict is not checkpoint else None
-    meta = _plain(meta or {}, "meta", dropped, for_json=(to == "safetensors"))
-    state_dict = dict(state_dict)
+    weights = get_state_dict_from(checkpoint, src)
+    bare = weights is checkpoint
+    meta = checkpoint.get("meta") if not bare and isinstance(checkpoint.get("meta"), Mapping) else {}
+    meta = dict(meta)
+    extras = {} if bare else {k: v for k, v in checkpoint.items() if k != "meta" and v is not weights}
+    state_dict = dict(take_prefix(weights, prefix, src) if prefix else weights)
+    keep = kind == "loomcv" and to == "loomcv" and not prefix
+    dropped = [k for k in extras if not keep or (drop_optimizer and k == "optimizer")]
+    if to == "safetensors" and "rng" in meta:  # training state, not weights
+        del meta["rng"]
+        dropped.append("meta['rng']")
+    meta = _plain(meta, "meta", dropped, for_json=(to == "safetensors"))
     if to == "safetensors":
         save_safetensors(state_dict, dst, meta=meta)
     elif to == "state-dict":
+        dropped += ["meta"] if meta else []
         save_checkpoint(state_dict, dst)
     else:
         out = dict(meta=meta, state_dict=state_dict)
-        keep_training = kind == "loomcv" and not prefix
-        for key, value in checkpoint.items():
-            if key in out or value is state_dict:
-                continue
-            if keep_training and not (drop_optimizer and key == "optimizer"):
-                out[key] = value
-            else:
-                dropped.append(key)
+        out.update((k, v) for k, v in extras.items() if k not in dropped)
         save_checkpoint(out, dst)
     summary = (f"{src} ({kind}, {len(state_dict)} tensors) -> {dst} ({to})"
                + (f", prefix {prefix!r}" if prefix else ""))
