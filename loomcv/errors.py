@@ -53,3 +53,11 @@ class ConfigSyntaxError(ConfigError):
 
 class ConfigKeyError(_MessageMixin, KeyError):
     """A config key that is missing or duplicated."""
+
+
+class CheckpointError(_MessageMixin, ValueError, RuntimeError):
+    """A checkpoint file that cannot be read or written, or weights that do not fit under strict=True.
+
+    A ValueError (bad input) and a RuntimeError (what torch's strict
+    ``load_state_dict`` raises), so handlers written for either keep working.
+    """

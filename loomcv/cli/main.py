@@ -22,6 +22,7 @@ COMMANDS = {
     "infer": ("loomcv.cli.infer", "classify images with a config and checkpoint; prints class names"),
     "plot-confusion": ("loomcv.cli.plot_confusion", "draw the test-set confusion matrix of a checkpoint to a PNG"),
     "get-flops": ("loomcv.cli.get_flops", "count a config's parameters and FLOPs per module for one input size"),
+    "convert-checkpoint": ("loomcv.cli.convert_checkpoint", "convert loomcv/state-dict/MMEngine/safetensors weights"),
 }
 
 

@@ -1,35 +1,74 @@
 """Reading checkpoint files and loading state dicts with a clear report.
 
 A checkpoint is a ``.pth`` file (MMEngine layout ``{'meta', 'state_dict', ...}``
-or a bare state dict) or a ``.safetensors`` file. Loading never fails on
-missing/unexpected/mis-shaped keys unless ``strict``; it reports them instead.
+or a bare state dict) or a ``.safetensors`` file (weights, with ``meta`` as JSON
+in its header). Files are read with ``torch.load(weights_only=True)``: they can
+hold tensors and plain Python values, never code.
+
+Every path that puts weights into a model (Runner ``load_from``/``resume``,
+``init_cfg=dict(type='Pretrained')``, ``loomcls.apis.init_model``) goes through
+:func:`load_state_dict`, which loads what fits, skips shape-mismatched keys and
+logs one :class:`LoadReport` table; ``strict=True`` turns any problem into a
+:class:`~loomcv.errors.CheckpointError` that shows the same table.
 """
 
+import json
 import logging
 import os
 import re
 from collections import OrderedDict
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 
+from loomcv.errors import CheckpointError
+
 logger = logging.getLogger("loomcv")
 
 DEFAULT_REVISE_KEYS = ((r"^module\.", ""),)
+SAFETENSORS_META_KEY = "loomcv.meta"  # the safetensors header entry that holds ``meta`` as JSON
 
 
 def _log(msg: str, level: int = logging.INFO) -> None:
     try:
         from loomcv.logging import print_log
-    except ImportError:
+    except ImportError:  # pragma: no cover - loomcv.logging is part of the package
         logger.log(level, msg)
     else:
         print_log(msg, logger="current", level=level)
 
 
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return f"{type(err).__name__}: {text.splitlines()[0]}" if text else type(err).__name__
+
+
+def _load_safetensors(filename: str, device) -> dict:
+    from safetensors import SafetensorError, safe_open
+    try:
+        with safe_open(filename, framework="pt", device=device) as f:
+            state_dict = OrderedDict((k, f.get_tensor(k)) for k in f.keys())
+            header = f.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as err:
+        raise CheckpointError(f"{filename!r} is not a readable .safetensors file ({_first_line(err)})") from err
+    if SAFETENSORS_META_KEY not in header:
+        return state_dict
+    try:
+        meta = json.loads(header[SAFETENSORS_META_KEY])
+    except ValueError as err:
+        raise CheckpointError(f"{filename!r}: the {SAFETENSORS_META_KEY!r} entry of its header is not "
+                              f"JSON ({_first_line(err)})") from err
+    return dict(meta=meta, state_dict=state_dict)
+
+
 def _load_checkpoint(filename: str, map_location="cpu", weights_only: bool = True) -> dict:
-    """Read a checkpoint file (local path, ``.safetensors`` or http(s) URL) into a dict."""
+    """Read a checkpoint file (local path, ``.safetensors`` or http(s) URL) into a dict.
+
+    ``weights_only=False`` unpickles arbitrary objects (MMEngine files with
+    HistoryBuffer or numpy values need it): use it only for files you trust.
+    """
     filename = os.fspath(filename)
     if filename.startswith(("http://", "https://")):
         return torch.hub.load_state_dict_from_url(filename, map_location=map_location,
@@ -37,19 +76,25 @@ def _load_checkpoint(filename: str, map_location="cpu", weights_only: bool = Tru
     if not os.path.isfile(filename):
         raise FileNotFoundError(f"checkpoint file {filename!r} does not exist")
     if filename.endswith(".safetensors"):
-        from safetensors.torch import load_file
-        device = map_location if isinstance(map_location, str) else "cpu"
-        return dict(load_file(filename, device=device))
+        return _load_safetensors(filename, map_location if isinstance(map_location, str) else "cpu")
     try:
         checkpoint = torch.load(filename, map_location=map_location, weights_only=weights_only)
     except Exception as err:
-        raise ValueError(
-            f"{filename!r} is not a readable PyTorch checkpoint ({type(err).__name__}: "
-            f"{str(err).splitlines()[0] if str(err) else ''}). Expected a file written by torch.save "
-            f"(a state dict or a dict with 'state_dict') or a .safetensors file.") from err
+        if weights_only and "weights only load failed" in str(err).lower():
+            found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(err))
+            raise CheckpointError(
+                f"{filename!r} holds pickled Python objects"
+                + (f" ({found.group(1)})" if found else "")
+                + ", which torch.load(weights_only=True) refuses because unpickling them can run code. "
+                "If you trust the file, convert it once with `loomcv convert-checkpoint --unsafe-pickle "
+                f"{filename} OUT.pth` (or pass weights_only=False) and use the converted file.") from err
+        raise CheckpointError(
+            f"{filename!r} is not a readable PyTorch checkpoint ({_first_line(err)}); it may be truncated "
+            "or not a checkpoint at all. Expected a file written by torch.save (a state dict or a dict "
+            "with 'state_dict') or a .safetensors file.") from err
     if not isinstance(checkpoint, dict):
-        raise ValueError(f"{filename!r} holds a {type(checkpoint).__name__}, not a checkpoint dict "
-                         "(a state dict or a dict with 'state_dict')")
+        raise CheckpointError(f"{filename!r} holds a {type(checkpoint).__name__}, not a checkpoint dict "
+                              "(a state dict or a dict with 'state_dict')")
     return checkpoint
 
 
@@ -60,8 +105,8 @@ def get_state_dict_from(checkpoint: dict, filename: str = "checkpoint") -> Dict[
             return checkpoint[key]
     if checkpoint and all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
         return checkpoint
-    raise ValueError(f"no state dict in {filename!r}: top-level keys are {sorted(checkpoint)[:10]}; "
-                     "expected tensors or a 'state_dict' entry")
+    raise CheckpointError(f"no state dict in {filename!r}: top-level keys are {sorted(checkpoint)[:10]}; "
+                          "expected tensors or a 'state_dict' entry")
 
 
 def rename_keys(state_dict: Dict[str, torch.Tensor],
@@ -82,48 +127,110 @@ def take_prefix(state_dict: Dict[str, torch.Tensor], prefix: str,
     out = OrderedDict((k[len(head):], v) for k, v in state_dict.items() if k.startswith(head))
     if not out:
         tops = sorted({k.split(".", 1)[0] for k in state_dict})
-        raise KeyError(f"no key in {filename!r} starts with prefix {head!r}; its top-level prefixes "
-                       f"are {tops}")
+        raise CheckpointError(f"no key in {filename!r} starts with prefix {head!r}; its top-level "
+                              f"prefixes are {tops}")
     return out
 
 
-class LoadReport(NamedTuple):
-    """What a non-strict load left out."""
+# ------------------------------------------------------------------ the report
 
-    missing_keys: List[str]
-    unexpected_keys: List[str]
-    mismatched: List[Tuple[str, tuple, tuple]]  # (key, shape in checkpoint, shape in model)
 
-    def __str__(self) -> str:
-        lines = []
-        if self.unexpected_keys:
-            lines.append("unexpected key(s) in source state_dict: " + ", ".join(self.unexpected_keys))
-        if self.missing_keys:
-            lines.append("missing key(s) in source state_dict: " + ", ".join(self.missing_keys))
-        for key, src, dst in self.mismatched:
-            lines.append(f"size mismatch for {key}: checkpoint {tuple(src)}, model {tuple(dst)}")
+def summarise_keys(keys: Sequence[str], limit: int = 6) -> List[str]:
+    """At most ``limit`` lines for ``keys``: each key when few, else groups like ``head.fc.* (2 keys)``.
+
+    Groups use the deepest module prefix at which ``limit`` lines suffice.
+    """
+    keys = list(keys)
+    if len(keys) <= limit:
+        return keys
+    groups = OrderedDict((k, [k]) for k in keys)
+    for depth in range(max(k.count(".") for k in keys), 0, -1):
+        if len(groups) <= limit:
+            break
+        groups = OrderedDict()
+        for key in keys:
+            groups.setdefault(".".join(key.split(".")[:depth]), []).append(key)
+    lines = [members[0] if len(members) == 1 else f"{prefix}.* ({len(members)} keys)"
+             for prefix, members in groups.items()]
+    if len(lines) > limit:
+        rest = list(groups.values())[limit - 1:]
+        lines = lines[:limit - 1] + [f"... {len(rest)} more groups ({sum(map(len, rest))} keys)"]
+    return lines
+
+
+@dataclass
+class LoadReport:
+    """Which keys of a state dict went into a model, and which did not (and why)."""
+
+    source: str = "state_dict"
+    target: str = "model"
+    matched: List[str] = field(default_factory=list)
+    missing_keys: List[str] = field(default_factory=list)      # in the model, not in the source
+    unexpected_keys: List[str] = field(default_factory=list)   # in the source, not in the model
+    mismatched: List[Tuple[str, tuple, tuple]] = field(default_factory=list)  # (key, source shape, model shape)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing_keys or self.unexpected_keys or self.mismatched)
+
+    def table(self, limit: int = 6) -> str:
+        """Counts and (summarised) names per status, aligned; mismatches show both shapes."""
+        rows = [("matched", self.matched, summarise_keys(self.matched, limit)),
+                ("missing", self.missing_keys, summarise_keys(self.missing_keys, limit)),
+                ("unexpected", self.unexpected_keys, summarise_keys(self.unexpected_keys, limit)),
+                ("mismatched", self.mismatched, self._mismatch_lines(limit))]
+        width = max(len(str(len(items))) for _, items, _ in rows)
+        lines = [f"load {self.source} into {self.target}: "
+                 + ", ".join(f"{len(items)} {name}" for name, items, _ in rows)]
+        for name, items, names in rows:
+            head = f"  {name:<10}  {len(items):>{width}}"
+            lines.append(f"{head}  {names[0]}" if names else head)
+            lines.extend(" " * (len(head) + 2) + n for n in names[1:])
         return "\n".join(lines)
+
+    def _mismatch_lines(self, limit: int) -> List[str]:
+        shown = self.mismatched if len(self.mismatched) <= limit else self.mismatched[:limit - 1]
+        width = max((len(k) for k, _, _ in shown), default=0)
+        lines = [f"{k:<{width}}  checkpoint {tuple(src)} vs model {tuple(dst)}" for k, src, dst in shown]
+        if len(shown) < len(self.mismatched):
+            rest = [k for k, _, _ in self.mismatched[len(shown):]]
+            lines.append(f"... and {len(rest)} more: " + ", ".join(summarise_keys(rest, 3)))
+        return lines
+
+    __str__ = table
 
 
 def load_state_dict(module: nn.Module, state_dict: Dict[str, torch.Tensor], strict: bool = False,
                     source: str = "state_dict") -> LoadReport:
-    """Load what fits; report missing, unexpected and mis-shaped keys; raise if ``strict``."""
+    """Load what fits into ``module``, log one report table, and return it.
+
+    Keys whose shapes differ from the model's (a head with another number of
+    classes) are skipped and reported. ``strict=True`` raises
+    :class:`CheckpointError` with the table when anything is missing,
+    unexpected or mis-shaped, before any weight is changed.
+    """
     from .wrappers import is_model_wrapper
 
     if is_model_wrapper(module):
         module = module.module
     own = module.state_dict()
-    mismatched = [(k, tuple(v.shape), tuple(own[k].shape)) for k, v in state_dict.items()
-                  if k in own and hasattr(v, "shape") and tuple(v.shape) != tuple(own[k].shape)]
-    bad = {k for k, _, _ in mismatched}
-    result = module.load_state_dict({k: v for k, v in state_dict.items() if k not in bad}, strict=False)
-    missing = [k for k in result.missing_keys if k not in bad]
-    report = LoadReport(missing, list(result.unexpected_keys), mismatched)
-    text = str(report)
-    if text:
-        if strict:
-            raise RuntimeError(f"loading {source} into {type(module).__name__} (strict):\n{text}")
-        _log(f"loading {source} into {type(module).__name__}:\n{text}", logging.WARNING)
+    report = LoadReport(source=source, target=type(module).__name__)
+    fitting = OrderedDict()
+    for key, value in state_dict.items():
+        if key not in own:
+            report.unexpected_keys.append(key)
+        elif hasattr(value, "shape") and tuple(value.shape) != tuple(own[key].shape):
+            report.mismatched.append((key, tuple(value.shape), tuple(own[key].shape)))
+        else:
+            fitting[key] = value
+            report.matched.append(key)
+    report.missing_keys = [k for k in own if k not in state_dict]
+    if strict and not report.ok:
+        raise CheckpointError(f"strict loading failed:\n{report.table()}")
+    result = module.load_state_dict(fitting, strict=False)
+    # torch's own answer (a module's load hooks may consume keys); mismatched keys stay 'mismatched'
+    report.missing_keys = [k for k in result.missing_keys if k not in state_dict]
+    _log(report.table(), logging.INFO if report.ok else logging.WARNING)
     return report
 
 
@@ -139,6 +246,6 @@ def load_checkpoint(model: nn.Module, filename: str, map_location="cpu", strict:
     state_dict = rename_keys(get_state_dict_from(checkpoint, filename), revise_keys)
     if prefix:
         state_dict = take_prefix(state_dict, prefix, filename)
-    source = f"{filename!r}" + (f" (prefix {prefix!r})" if prefix else "")
+    source = f"{os.fspath(filename)!r}" + (f" (prefix {prefix!r})" if prefix else "")
     load_state_dict(model, state_dict, strict, source)
     return checkpoint

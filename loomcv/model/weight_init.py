@@ -227,7 +227,8 @@ class PretrainedInit:
 
     ``dict(type='Pretrained', checkpoint='r50.pth', prefix='backbone')`` on a
     backbone loads the file's ``backbone.*`` entries with ``backbone.`` removed.
-    Missing and unexpected keys are reported, not fatal.
+    Missing, unexpected and shape-mismatched keys are logged in one report
+    table (see docs/checkpoints.md), not fatal; mis-shaped ones are skipped.
     """
 
     def __init__(self, checkpoint: str, prefix: Optional[str] = None, map_location: Any = "cpu"):

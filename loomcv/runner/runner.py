@@ -545,8 +545,7 @@ class Runner:
         checkpoint = _load_checkpoint(filename, map_location=map_location)
         self.call_hook("after_load_checkpoint", checkpoint=checkpoint)
         state_dict = rename_keys(get_state_dict_from(checkpoint, filename), revise_keys)
-        load_state_dict(self.model, state_dict, strict=strict, source=repr(filename))
-        self.logger.info(f"Load checkpoint from {filename}")
+        load_state_dict(self.model, state_dict, strict=strict, source=repr(filename))  # logs the report
         return checkpoint
 
     def resume(self, filename: str, resume_optimizer: bool = True, resume_param_scheduler: bool = True) -> None:

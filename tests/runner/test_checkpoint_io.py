@@ -5,6 +5,7 @@ import os
 import pytest
 import torch
 
+from loomcv.errors import CheckpointError
 from loomcv.model.checkpoint import _load_checkpoint
 from loomcv.runner.checkpoint import find_latest_checkpoint, get_state_dict, save_checkpoint, write_latest_marker
 
@@ -19,18 +20,40 @@ def test_save_is_atomic_and_leaves_no_temp_files(tmp_path):
     assert loaded["meta"]["epoch"] == 1 and torch.equal(loaded["state_dict"]["w"], torch.ones(2))
 
 
-def test_failed_save_keeps_previous_file_whole(tmp_path):
+def test_failed_save_keeps_previous_file_whole(tmp_path, monkeypatch):
     path = tmp_path / "latest.pth"
     save_checkpoint(dict(state_dict={"w": torch.zeros(3)}), str(path))
 
-    class Unpicklable:
-        def __reduce__(self):
-            raise RuntimeError("boom while writing")
+    def dies_half_way(obj, f):  # the disk fills up (or the job is killed) while writing
+        with open(f, "wb") as out:
+            out.write(b"PK\x03\x04 half a zip")
+        raise OSError("No space left on device")
 
-    with pytest.raises(RuntimeError, match="boom"):
-        save_checkpoint(dict(state_dict={"w": torch.ones(3)}, bad=Unpicklable()), str(path))
+    monkeypatch.setattr(torch, "save", dies_half_way)
+    with pytest.raises(OSError, match="No space"):
+        save_checkpoint(dict(state_dict={"w": torch.ones(3)}), str(path))
+    monkeypatch.undo()
     assert os.listdir(tmp_path) == ["latest.pth"]  # no temp file left behind
     assert torch.equal(_load_checkpoint(str(path))["state_dict"]["w"], torch.zeros(3))
+
+
+def test_save_refuses_pickled_objects_by_key_path(tmp_path):
+    import fractions
+
+    import numpy as np
+    path = tmp_path / "x.pth"
+    bad = dict(state_dict={"w": torch.ones(1)}, meta=dict(seed=np.int64(3), cfg=dict(frac=[fractions.Fraction(1, 3)])))
+    with pytest.raises(CheckpointError, match=r"(?s)x.pth.*\['meta'\]\['seed'\] is a numpy.int64"
+                                              r".*\['meta'\]\['cfg'\]\['frac'\]\[0\] is a fractions.Fraction"):
+        save_checkpoint(bad, str(path))
+    assert os.listdir(tmp_path) == []
+    from collections import OrderedDict, namedtuple
+    Point = namedtuple("Point", "x y")
+    with pytest.raises(CheckpointError, match=r"\['p'\] is a .*Point"):  # a tuple subclass pickles its class
+        save_checkpoint(dict(p=Point(1, 2)), str(path))
+    ok = dict(a=OrderedDict(w=torch.ones(1)), b=[1, 2.5, "s", None, True, (torch.Size([2]), torch.float16)])
+    save_checkpoint(ok, str(path))
+    assert torch.load(str(path), weights_only=True)["b"][5] == (torch.Size([2]), torch.float16)
 
 
 def test_state_dict_strips_wrappers_and_moves_to_cpu():
