@@ -733,12 +733,13 @@ def _primitive(value: Any) -> Any:
 def config_changes(stored: Optional[dict], current) -> List[str]:
     """Lines saying how ``current`` (a Config) differs from the ``stored`` plain config dict.
 
-    One line per changed leaf: ``key.path: old -> new  (where new was set)``.
+    One line per changed leaf: ``key.path: old -> new  (where new was set)``. ``resume``, which
+    says where to continue from rather than what to train, is left out.
     """
     from loomcv.config import Config
     rows = Config(dict(stored or {})).diff(current if isinstance(current, Config) else Config(dict(current)))
     return [f"{path}: {old!r} -> {new!r}" + (f"  ({source})" if source else "")
-            for path, old, new, _, source in rows]
+            for path, old, new, _, source in rows if path != "resume"]
 
 
 def _version() -> str:
