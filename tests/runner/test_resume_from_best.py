@@ -132,3 +132,6 @@ def test_config_differences_are_logged_at_resume(tmp_path):
     assert f"train_cfg.max_epochs: 2 -> 3  ({path}:{line})" in log
     assert "optim_wrapper.optimizer.lr: 0.1 -> 0.05  (--cfg-options optim_wrapper.optimizer.lr)" in log
     assert runner.epoch == 3
+    # the optimizer state (with its learning rate) comes from the checkpoint, not from the new lr
+    saved_lr = _load_checkpoint(str(tmp_path / "wd" / "epoch_2.pth"))["optimizer"]["param_groups"][0]["lr"]
+    assert runner.optim_wrapper.get_lr()["lr"][0] == pytest.approx(saved_lr) != 0.05
