@@ -311,7 +311,8 @@ class _EvalLoop(BaseLoop):
                 if len(evaluator) != len(loaders):
                     raise ConfigError(
                         f"{kind}_evaluator has {len(evaluator)} entries but {kind}_dataloader has {len(loaders)}; "
-                        f"give one evaluator per dataloader, or a single evaluator (a dict) that every set uses")
+                        f"give one evaluator per dataloader, or a single evaluator that every set uses "
+                        f"(a dict; several metrics for every set: dict(metrics=[...]))")
                 evaluators = list(evaluator)
             else:  # one evaluator for every set: each set gets its own copy (metrics keep state)
                 evaluators = [copy.deepcopy(evaluator) for _ in loaders]
