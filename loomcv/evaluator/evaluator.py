@@ -17,9 +17,11 @@ def _as_plain(sample: Any) -> Any:
 class Evaluator:
     """Args:
         metrics: a metric (object or config dict) or a list of them.
+        prefix: put before every result name as ``prefix/name``; the runner sets
+            it to the set's name when it evaluates several validation/test sets.
     """
 
-    def __init__(self, metrics: Union[Mapping, BaseMetric, Sequence]):
+    def __init__(self, metrics: Union[Mapping, BaseMetric, Sequence], prefix: Optional[str] = None):
         if isinstance(metrics, (Mapping, BaseMetric)):
             metrics = [metrics]
         self.metrics: List[BaseMetric] = []
@@ -31,6 +33,7 @@ class Evaluator:
                                 f"got {type(metric).__name__}: {metric!r}")
             self.metrics.append(metric)
         self._dataset_meta: Optional[dict] = None
+        self.prefix = prefix
 
     @property
     def dataset_meta(self) -> Optional[dict]:
@@ -50,7 +53,8 @@ class Evaluator:
             metric.process(data_batch, samples)
 
     def evaluate(self, size: int) -> dict:
-        """All metrics' results in one dict; two metrics may not produce the same key."""
+        """All metrics' results in one dict (names after ``prefix/``); two metrics may not produce
+        the same key."""
         merged = {}
         for metric in self.metrics:
             for name, value in metric.evaluate(size).items():
@@ -58,6 +62,8 @@ class Evaluator:
                     raise ValueError(f"Evaluator: metric name {name!r} is produced twice (the second time "
                                      f"by {type(metric).__name__}); give the metrics different `prefix`es")
                 merged[name] = value
+        if self.prefix:
+            merged = {f"{self.prefix}/{name}": value for name, value in merged.items()}
         return merged
 
     def offline_evaluate(self, data_samples: Sequence[Any], data: Optional[Sequence[Any]] = None,

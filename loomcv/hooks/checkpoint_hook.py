@@ -5,7 +5,7 @@ import os
 import os.path as osp
 from typing import List, Optional, Sequence, Union
 
-from loomcv.errors import ConfigError
+from loomcv.errors import ConfigError, did_you_mean
 from loomcv.registry import HOOKS
 
 from .hook import Hook
@@ -25,8 +25,10 @@ class CheckpointHook(Hook):
         out_dir: save under ``out_dir/<basename of work_dir>`` instead of ``work_dir``.
         max_keep_ckpts: keep only the newest N periodic checkpoints (-1: all).
         save_last: also save after the last epoch/iteration when it is off the interval.
-        save_best: ``'auto'`` (the first metric) or metric key(s); the best checkpoint is kept as
-            ``best_<key>_<epoch|iter>_N.pth``, replacing the previous best.
+        save_best: ``'auto'`` (the first metric, of the first set when there are several) or
+            metric key(s) such as ``'accuracy/top1'`` or ``'cifar10-c/accuracy/top1'``; the best
+            checkpoint is kept as ``best_<key>_<epoch|iter>_N.pth``, replacing the previous best.
+            It is a full training state (optimizer, schedulers, counters, RNG): ``resume`` takes it.
         rule: ``'greater'`` or ``'less'`` (one, or one per key); inferred from the key when None.
         save_begin: first epoch/iteration at which periodic saving may happen.
     """
@@ -110,26 +112,29 @@ class CheckpointHook(Hook):
 
     # ---------------------------------------------------------------- best
     def _rule_for(self, key: str, rule: Optional[str]) -> str:
+        """The rule given, else one inferred from the key's name, its last part first
+        (so a set prefix such as ``cifar10-c/`` does not decide)."""
         if rule is not None:
             return rule
-        lowered = key.lower()
-        if any(k in lowered for k in self.greater_keys):
-            return "greater"
-        if any(k in lowered for k in self.less_keys):
-            return "less"
+        parts = key.lower().split("/")
+        for part in [parts[-1], "/".join(parts[1:]), "/".join(parts)]:
+            if any(k in part for k in self.greater_keys):
+                return "greater"
+            if any(k in part for k in self.less_keys):
+                return "less"
         raise ConfigError(f"CheckpointHook: cannot tell whether a larger {key!r} is better; set "
                           f"rule='greater' or rule='less' (or greater_keys/less_keys)")
 
     def after_val_epoch(self, runner, metrics: Optional[dict] = None) -> None:
+        """Save a full training state (resumable like a periodic one) when a save_best metric improves."""
         if not self.save_best or not metrics or not runner.train_loop_built:
             return
         hub = runner.message_hub
         for key, rule in zip(self.save_best, self.rules):
             metric_key = next(iter(metrics)) if key == "auto" else key
             if metric_key not in metrics:
-                from loomcv.errors import did_you_mean
-                raise ConfigError(f"CheckpointHook: save_best key {metric_key!r} is not among the "
-                                  f"validation metrics {sorted(metrics)}.{did_you_mean(metric_key, metrics)}")
+                raise ConfigError(f"CheckpointHook: save_best key {metric_key!r} is not among the validation "
+                                  f"metrics; available: {', '.join(metrics)}.{did_you_mean(metric_key, metrics)}")
             rule = self._rule_for(metric_key, rule)
             value = float(metrics[metric_key])
             info_key = "best_score" if key == "auto" else f"best_score_{key}"
@@ -144,11 +149,14 @@ class CheckpointHook(Hook):
             unit = "epoch" if self.by_epoch else "iter"
             step = runner.epoch if self.by_epoch else runner.iter
             filename = f"best_{metric_key.replace('/', '_')}_{unit}_{step}.pth"
-            runner.save_checkpoint(self.out_dir, filename, save_optimizer=False, save_param_scheduler=False,
-                                   position=dict(epoch=runner.epoch, iter=runner.iter, inner_iter=0))
             path = osp.join(self.out_dir, filename)
             self.best_ckpt_paths[key] = path
+            # recorded before saving, so a run resumed from this file knows it is the best so far
             hub.update_info(info_key, value)
             hub.update_info("best_ckpt" if key == "auto" else f"best_ckpt_{key}", path)
+            loop = runner.train_loop
+            runner.save_checkpoint(self.out_dir, filename, save_optimizer=self.save_optimizer,
+                                   save_param_scheduler=self.save_param_scheduler,
+                                   position=dict(epoch=loop.epoch, iter=loop.iter, inner_iter=loop.inner_iter))
             runner.logger.info(f"The best checkpoint with {value:.4f} {metric_key} at {step} {unit} "
                                f"is saved to {filename}.")

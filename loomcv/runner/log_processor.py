@@ -3,7 +3,7 @@
 Train lines look like
 ``Epoch(train) [3][ 40/100]  lr: 1.0000e-02  eta: 0:01:12  time: 0.0510  data_time: 0.0030  loss: 0.4120``
 (``Iter(train) [ 40/1000]  ...`` when ``by_epoch=False``); validation ends with
-the metrics of the pass. Losses and times are smoothed over ``window_size``
+the metrics of the pass (of every set, as ``set/metric``, when there are several). Losses and times are smoothed over ``window_size``
 iterations; ``custom_cfg`` picks other statistics per scalar.
 """
 
@@ -133,7 +133,9 @@ class LogProcessor:
                 head = f"Iter(train) [{runner.iter + 1:>{len(str(total))}}/{total}]"
         else:
             total = len(getattr(runner, f"{mode}_dataloader"))
-            head = f"Epoch({mode}) [{batch_idx + 1:>{len(str(total))}}/{total}]"
+            loop = getattr(runner, f"{mode}_loop", None)
+            name = f" [{loop.prefix}]" if len(getattr(loop, "sets", ())) > 1 else ""
+            head = f"Epoch({mode}){name} [{batch_idx + 1:>{len(str(total))}}/{total}]"
         parts = [head]
         lr_names = [k for k in values if "lr" in k]
         parts += [self._format(k, values[k]) for k in lr_names]
@@ -157,10 +159,11 @@ class LogProcessor:
     def get_log_after_epoch(self, runner, batch_idx: int, mode: str,
                             with_non_scalar: bool = False) -> Tuple[dict, str]:
         """Tag and line after a val/test pass: the metrics, then the mean times of the pass."""
-        dataloader = getattr(runner, f"{mode}_dataloader")
-        values = self._collect(runner, mode, batch_idx, len(dataloader))
+        loop = getattr(runner, f"{mode}_loop", None)
+        # batches of the whole pass: all validation/test sets together
+        total = getattr(loop, "num_batches", None) or len(getattr(runner, f"{mode}_dataloader"))
+        values = self._collect(runner, mode, batch_idx, total)
         metrics = runner.message_hub.get_info(f"{mode}_metrics", {}) or {}
-        total = len(dataloader)
         if mode == "val" and runner.train_loop_built:
             head = (f"Epoch({mode}) [{runner.epoch}][{total}/{total}]" if self.by_epoch
                     else f"Iter({mode}) [{total}/{total}]")

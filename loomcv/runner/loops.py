@@ -8,11 +8,14 @@ iterator for that pass exists, so the run goes on exactly as if never stopped.
 """
 
 import bisect
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+import copy
+from collections.abc import Mapping
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 from torch.utils.data import DataLoader
 
+from loomcv.errors import ConfigError
 from loomcv.registry import LOOPS
 
 from .randomness import get_rng_state, set_rng_state
@@ -23,10 +26,15 @@ class BaseLoop:
 
     def __init__(self, runner, dataloader: Union[DataLoader, dict]):
         self._runner = runner
+        self.dataloader = self.build_dataloader(runner, dataloader)
+
+    @staticmethod
+    def build_dataloader(runner, dataloader: Union[DataLoader, dict]):
+        """A config becomes a DataLoader seeded by the runner; anything else is kept."""
         if isinstance(dataloader, dict):
             diff_rank_seed = runner._randomness_cfg.get("diff_rank_seed", False)
             dataloader = runner.build_dataloader(dataloader, seed=runner.seed, diff_rank_seed=diff_rank_seed)
-        self.dataloader = dataloader
+        return dataloader
 
     @property
     def runner(self):
@@ -75,6 +83,7 @@ class _TrainLoop(BaseLoop):
         self.val_interval = int(val_interval)
         self.stop_training = False
         self.resume_position = 0
+        self.rng_before_validation: Optional[dict] = None
         milestones, intervals = [0], [self.val_interval]
         for milestone, interval in sorted(dynamic_intervals or ()):
             milestones.append(int(milestone))
@@ -115,12 +124,15 @@ class _TrainLoop(BaseLoop):
         """Validate without touching the training RNG streams (so resumed runs stay identical).
 
         Validation leaves the model in eval mode; training mode is restored here.
+        ``rng_before_validation`` holds the training RNG state meanwhile, so that a
+        checkpoint saved by a validation hook (the best one) resumes like a periodic one.
         """
-        state = get_rng_state()
+        state = self.rng_before_validation = get_rng_state()
         try:
             self.runner.val_loop.run()
         finally:
             set_rng_state(state)
+            self.rng_before_validation = None
             self.runner.model.train()
 
     def _start_pass(self):
@@ -235,28 +247,137 @@ class IterBasedTrainLoop(_TrainLoop):
         return runner.model
 
 
+class EvalSet(NamedTuple):
+    """One validation/test set: its metric prefix (None keeps the metric names), data and evaluator."""
+
+    prefix: Optional[str]
+    dataloader: DataLoader
+    evaluator: Any
+
+
+def dataset_name(dataset) -> str:
+    """A set's default metric prefix: ``metainfo['dataset_name']`` or ``['name']``, else the class name."""
+    meta = getattr(dataset, "metainfo", None) or {}
+    for key in ("dataset_name", "name"):
+        if isinstance(meta.get(key), str) and meta[key]:
+            return meta[key]
+    return type(dataset).__name__.lower()
+
+
+def _pop_prefix(cfg, where: str):
+    """``(cfg without 'prefix', prefix)``: the prefix may sit in the dataloader config or its dataset."""
+    if not isinstance(cfg, Mapping):
+        return cfg, None
+    cfg = dict(cfg)
+    prefix = cfg.pop("prefix", None)
+    dataset = cfg.get("dataset")
+    if isinstance(dataset, Mapping) and "prefix" in dataset:
+        dataset = dict(dataset)
+        inner = dataset.pop("prefix")
+        cfg["dataset"] = dataset
+        if prefix is not None and inner != prefix:
+            raise ConfigError(f"{where}: prefix {prefix!r} and dataset.prefix {inner!r} disagree; keep one")
+        prefix = inner
+    return cfg, prefix
+
+
+def _check_prefix(prefix, where: str) -> None:
+    if prefix is not None and (not isinstance(prefix, str) or not prefix):
+        raise ConfigError(f"{where}: prefix must be a non-empty string, got {prefix!r}")
+
+
 class _EvalLoop(BaseLoop):
-    """Runs the model over a dataloader and hands the outputs to an evaluator."""
+    """Runs the model over one or several dataloaders, each with its own evaluator.
+
+    ``dataloader`` may be a list (with ``evaluator`` a list of the same length,
+    or one evaluator config that every set gets a copy of). Each set's metrics
+    are then named ``prefix/metric``: the prefix comes from ``prefix`` in the
+    evaluator entry, the dataloader config or its dataset, else from the
+    dataset's name (:func:`dataset_name`). A single dataloader keeps the metric
+    names as they are unless a prefix is given.
+    """
 
     mode = "val"
 
     def __init__(self, runner, dataloader, evaluator, fp16: bool = False):
-        super().__init__(runner, dataloader)
-        self.evaluator = runner.build_evaluator(evaluator)
-        dataset = getattr(self.dataloader, "dataset", None)
-        meta = getattr(dataset, "metainfo", None)
-        if meta is not None:
-            self.evaluator.dataset_meta = dict(meta)
+        self._runner = runner
+        kind = self.mode
+        several = isinstance(dataloader, (list, tuple))
+        if several:
+            loaders = list(dataloader)
+            if not loaders:
+                raise ConfigError(f"{kind}_dataloader is an empty list")
+            if isinstance(evaluator, (list, tuple)):
+                if len(evaluator) != len(loaders):
+                    raise ConfigError(
+                        f"{kind}_evaluator has {len(evaluator)} entries but {kind}_dataloader has {len(loaders)}; "
+                        f"give one evaluator per dataloader, or a single evaluator that every set uses "
+                        f"(a dict; several metrics for every set: dict(metrics=[...]))")
+                evaluators = list(evaluator)
+            else:  # one evaluator for every set: each set gets its own copy (metrics keep state)
+                evaluators = [copy.deepcopy(evaluator) for _ in loaders]
+        else:
+            loaders, evaluators = [dataloader], [evaluator]
+        sets: List[EvalSet] = []
+        for i, (loader_cfg, evaluator_cfg) in enumerate(zip(loaders, evaluators)):
+            where = f"{kind}_dataloader[{i}]" if several else f"{kind}_dataloader"
+            loader_cfg, explicit = _pop_prefix(loader_cfg, where)
+            _check_prefix(explicit, where)
+            loader = self.build_dataloader(runner, loader_cfg)
+            built = runner.build_evaluator(evaluator_cfg)
+            own = getattr(built, "prefix", None)
+            if own and explicit and own != explicit:
+                raise ConfigError(f"{where} has prefix {explicit!r} but its evaluator has prefix {own!r}; keep one")
+            dataset = getattr(loader, "dataset", None)
+            prefix = own or explicit or (dataset_name(dataset) if several else None)
+            built.prefix = prefix
+            meta = getattr(dataset, "metainfo", None)
+            if meta is not None:
+                built.dataset_meta = dict(meta)
+            sets.append(EvalSet(prefix, loader, built))
+        seen: Dict[str, int] = {}
+        for i, item in enumerate(sets):
+            if item.prefix in seen:
+                raise ConfigError(
+                    f"{kind}_dataloader[{seen[item.prefix]}] and {kind}_dataloader[{i}] both get the metric prefix "
+                    f"{item.prefix!r}; set a different `prefix` in one of them "
+                    f"(e.g. {kind}_dataloader[{i}].prefix='{item.prefix}-2')")
+            seen[item.prefix] = i
+        self.sets = sets
+        self._use(sets[0])
         self.fp16 = fp16
 
+    def _use(self, item: EvalSet) -> None:
+        """``dataloader``/``evaluator``/``prefix`` name the set being evaluated (the first when idle)."""
+        self.dataloader, self.evaluator, self.prefix = item.dataloader, item.evaluator, item.prefix
+
+    @property
+    def dataloaders(self) -> list:
+        return [item.dataloader for item in self.sets]
+
+    @property
+    def num_batches(self) -> int:
+        """Batches in one pass over all sets."""
+        return sum(len(item.dataloader) for item in self.sets)
+
     def run(self) -> Dict[str, float]:
+        """Evaluate every set in turn; the hooks see one ``{mode}_epoch`` with all sets' metrics."""
         runner, mode = self.runner, self.mode
         runner.call_hook(f"before_{mode}")
         runner.call_hook(f"before_{mode}_epoch")
         runner.model.eval()
-        for idx, data_batch in enumerate(self.dataloader):
-            self.run_iter(idx, data_batch)
-        metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
+        metrics: Dict[str, float] = {}
+        try:
+            for item in self.sets:
+                self._use(item)
+                for idx, data_batch in enumerate(self.dataloader):
+                    self.run_iter(idx, data_batch)
+                for name, value in self.evaluator.evaluate(len(self.dataloader.dataset)).items():
+                    if name in metrics:
+                        raise ValueError(f"{mode} metric {name!r} is produced by two sets; give them other prefixes")
+                    metrics[name] = value
+        finally:
+            self._use(self.sets[0])
         runner.call_hook(f"after_{mode}_epoch", metrics=metrics)
         runner.call_hook(f"after_{mode}")
         return metrics

@@ -265,13 +265,9 @@ class Runner:
         return build_dataloader(dataloader, seed=seed, diff_rank_seed=diff_rank_seed)
 
     def build_evaluator(self, evaluator):
-        from loomcv.evaluator import Evaluator
-        if isinstance(evaluator, Evaluator):
-            return evaluator
-        if isinstance(evaluator, Mapping) and evaluator.get("type") is not None and \
-                EVALUATOR.get(evaluator["type"]) is not None:
-            return EVALUATOR.build(evaluator)
-        return Evaluator(metrics=evaluator)
+        """An Evaluator from ``val_evaluator``/``test_evaluator`` (one entry of a list of them)."""
+        from loomcv.evaluator import build_evaluator
+        return build_evaluator(evaluator)
 
     def build_optim_wrapper(self, optim_wrapper):
         from loomcv.optim import OptimWrapper, OptimWrapperDict, build_optim_wrapper
@@ -580,8 +576,23 @@ class Runner:
                 for scheduler, state in zip(self.param_schedulers, saved):
                     scheduler.load_state_dict(state)
         self._pending_rng = meta.get("rng")
+        self._log_config_changes(meta, filename)
         self.logger.info(f"resumed from {filename}: epoch {loop.epoch}, iter {loop.iter}"
                          + (f" ({loop.resume_position} batches into the epoch)" if loop.resume_position else ""))
+
+    def _log_config_changes(self, meta: dict, filename: str) -> None:
+        """Log every leaf where this run's config differs from the one the checkpoint was trained with."""
+        if self.cfg is None:
+            return
+        if not isinstance(meta.get("cfg_dict"), Mapping):
+            self.logger.info(f"{filename} holds no config to compare this run's config with")
+            return
+        lines = config_changes(meta["cfg_dict"], self.cfg)
+        if not lines:
+            self.logger.info(f"the config matches the one {filename} was trained with")
+            return
+        self.logger.warning(f"the config differs from the one {filename} was trained with "
+                            f"({len(lines)} change(s), old -> new):\n" + "\n".join("    " + line for line in lines))
 
     def _restore_pending_rng(self) -> None:
         """Apply the RNG states of a resumed checkpoint (called by the loop at the right moment)."""
@@ -605,9 +616,11 @@ class Runner:
         full_meta.update(position)
         full_meta.update(seed=self.seed, experiment_name=self.experiment_name,
                          time=time.strftime("%Y%m%d_%H%M%S", time.localtime()),
-                         loomcv_version=_version(), rng=get_rng_state())
+                         loomcv_version=_version(),
+                         rng=getattr(loop, "rng_before_validation", None) or get_rng_state())
         if self.cfg is not None:
             full_meta["cfg"] = _pretty(self.cfg)
+            full_meta["cfg_dict"] = _primitive(self.cfg.to_dict() if hasattr(self.cfg, "to_dict") else self.cfg)
         meta_info = getattr(getattr(loop.dataloader, "dataset", None), "metainfo", None)
         if meta_info is not None:
             full_meta["dataset_meta"] = dict(meta_info)
@@ -706,6 +719,31 @@ def _pretty(cfg) -> str:
         return cfg.pretty_text
     except Exception:  # objects in the config
         return repr(cfg)
+
+
+def _primitive(value: Any) -> Any:
+    """``value`` with only dicts, lists, tuples, strings, numbers, bools and None (others as repr),
+    so the config travels in a checkpoint that loads with ``weights_only=True``."""
+    if isinstance(value, Mapping):
+        return {k if isinstance(k, (str, int, float, bool)) else repr(k): _primitive(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        items = [_primitive(v) for v in value]
+        return tuple(items) if type(value) is tuple else items
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return repr(value)
+
+
+def config_changes(stored: Optional[dict], current) -> List[str]:
+    """Lines saying how ``current`` (a Config) differs from the ``stored`` plain config dict.
+
+    One line per changed leaf: ``key.path: old -> new  (where new was set)``. ``resume``, which
+    says where to continue from rather than what to train, is left out.
+    """
+    from loomcv.config import Config
+    rows = Config(dict(stored or {})).diff(current if isinstance(current, Config) else Config(dict(current)))
+    return [f"{path}: {old!r} -> {new!r}" + (f"  ({source})" if source else "")
+            for path, old, new, _, source in rows if path != "resume"]
 
 
 def _version() -> str:

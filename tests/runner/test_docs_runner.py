@@ -13,7 +13,7 @@ def test_runner_doc_examples_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with open(DOC, encoding="utf-8") as f:
         blocks = re.findall(r"```python\n(.*?)```", f.read(), flags=re.S)
-    assert len(blocks) == 3
+    assert len(blocks) == 5
     namespace = {}
     for block in blocks:
         exec(compile(block, DOC, "exec"), namespace)
