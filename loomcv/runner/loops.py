@@ -13,6 +13,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 from torch.utils.data import DataLoader
 
+from loomcv.dist.watchdog import pet
 from loomcv.registry import LOOPS
 
 from .randomness import get_rng_state, set_rng_state
@@ -135,6 +136,7 @@ class _TrainLoop(BaseLoop):
 
     def run_iter(self, idx: int, data_batch) -> None:
         runner = self.runner
+        pet("train", self._iter)
         runner.call_hook("before_train_iter", batch_idx=idx, data_batch=data_batch)
         outputs = runner.model.train_step(data_batch, optim_wrapper=runner.optim_wrapper)
         runner.call_hook("after_train_iter", batch_idx=idx, data_batch=data_batch, outputs=outputs)
@@ -264,6 +266,7 @@ class _EvalLoop(BaseLoop):
     @torch.no_grad()
     def run_iter(self, idx: int, data_batch) -> None:
         runner, mode = self.runner, self.mode
+        pet(mode, idx)
         runner.call_hook(f"before_{mode}_iter", batch_idx=idx, data_batch=data_batch)
         device_type = "cuda" if torch.cuda.is_available() else "cpu"
         with torch.autocast(device_type=device_type, enabled=self.fp16):
