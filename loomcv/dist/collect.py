@@ -6,6 +6,7 @@ import torch.distributed as torch_dist
 
 from .collectives import all_gather_object
 from .info import get_backend, get_rank, get_world_size
+from .watchdog import watched
 
 _MISSING = object()
 _GLOO_GROUP = None
@@ -21,6 +22,7 @@ def _cpu_group():
     return _GLOO_GROUP
 
 
+@watched
 def collect_results(results: List[Any], size: int, device: str = "cpu") -> Optional[List[Any]]:
     """Merge every rank's ``results`` into one list of ``size`` items, on rank 0.
 

@@ -11,6 +11,7 @@ import torch
 import torch.distributed as torch_dist
 
 from .info import get_backend, get_rank, get_world_size, is_distributed
+from .watchdog import watched
 
 _REDUCE_OPS = {
     "sum": torch_dist.ReduceOp.SUM,
@@ -31,11 +32,13 @@ def backend_device(group: Optional[object] = None) -> torch.device:
     return torch.device("cpu")
 
 
+@watched
 def barrier(group: Optional[object] = None) -> None:
     if is_distributed():
         torch_dist.barrier(group)
 
 
+@watched
 def all_reduce(data: torch.Tensor, op: str = "sum", group: Optional[object] = None) -> None:
     """Reduce ``data`` in place over all ranks; ``op`` is one of sum, mean, product, min, max, band, bor, bxor."""
     key = op.lower()
@@ -50,6 +53,7 @@ def all_reduce(data: torch.Tensor, op: str = "sum", group: Optional[object] = No
     data.copy_(work)
 
 
+@watched
 def all_gather(data: torch.Tensor, group: Optional[object] = None) -> List[torch.Tensor]:
     """Every rank's ``data`` (same shape on all ranks), in rank order, on ``data``'s device."""
     if get_world_size(group) == 1:
@@ -60,6 +64,7 @@ def all_gather(data: torch.Tensor, group: Optional[object] = None) -> List[torch
     return [t.to(data.device) for t in out]
 
 
+@watched
 def all_gather_object(obj: Any, group: Optional[object] = None) -> List[Any]:
     """Every rank's picklable ``obj``, in rank order."""
     if get_world_size(group) == 1:
@@ -69,6 +74,7 @@ def all_gather_object(obj: Any, group: Optional[object] = None) -> List[Any]:
     return out
 
 
+@watched
 def broadcast(data: torch.Tensor, src: int = 0, group: Optional[object] = None) -> None:
     """Overwrite ``data`` in place with rank ``src``'s tensor."""
     if get_world_size(group) == 1:
@@ -78,6 +84,7 @@ def broadcast(data: torch.Tensor, src: int = 0, group: Optional[object] = None) 
     data.copy_(work)
 
 
+@watched
 def broadcast_object_list(data: List[Any], src: int = 0, group: Optional[object] = None) -> None:
     """Overwrite the items of ``data`` in place with rank ``src``'s picklable objects."""
     if get_world_size(group) == 1:

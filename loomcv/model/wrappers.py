@@ -2,16 +2,21 @@
 
 ``LoomDistributedDataParallel.train_step`` calls the wrapped model's pieces
 but runs the loss forward through DDP's ``forward``, which is what makes DDP
-all-reduce the gradients during ``backward``.
+all-reduce the gradients during ``backward``. Its first step also checks
+that every trainable parameter received a gradient: DDP itself only fails
+one step later, with a message that names no parameter.
 """
 
-from typing import Dict
+import logging
+from typing import Dict, List
 
 import torch
 import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.parallel import DataParallel, DistributedDataParallel
 
+from loomcv import dist
+from loomcv.logging import print_log
 from loomcv.registry import MODEL_WRAPPERS
 
 from .base_model import run_forward
@@ -27,8 +32,12 @@ class LoomDistributedDataParallel(DistributedDataParallel):
     def __init__(self, module: nn.Module, detect_anomalous_params: bool = False, **kwargs):
         super().__init__(module=module, **kwargs)
         self.detect_anomalous_params = detect_anomalous_params
+        self._unused_checked = False
 
     def train_step(self, data, optim_wrapper) -> Dict[str, torch.Tensor]:
+        if not self._unused_checked:
+            self._unused_checked = True
+            return self._checked_train_step(data, optim_wrapper)
         with optim_wrapper.optim_context(self):
             data = self.module.data_preprocessor(data, training=True)
             losses = run_forward(self, data, "loss")
@@ -36,6 +45,33 @@ class LoomDistributedDataParallel(DistributedDataParallel):
         if self.detect_anomalous_params:
             _report_unused(self.module, loss)
         optim_wrapper.update_params(loss)
+        return log_vars
+
+    def _checked_train_step(self, data, optim_wrapper) -> Dict[str, torch.Tensor]:
+        """The first step, noting which trainable parameters a gradient reaches (on any rank)."""
+        named = [(n, p) for n, p in self.module.named_parameters() if p.requires_grad]
+        reached = torch.zeros(len(named), dtype=torch.uint8)
+        handles = [p.register_post_accumulate_grad_hook(lambda _, i=i: reached.__setitem__(i, 1))
+                   for i, (_, p) in enumerate(named)]
+        try:
+            log_vars = self.train_step(data, optim_wrapper)
+        finally:
+            for handle in handles:
+                handle.remove()
+        per_rank = dist.all_gather(reached)
+        unused = {n: [r for r, got in enumerate(per_rank) if not got[i]] for i, (n, _) in enumerate(named)}
+        unused = {n: ranks for n, ranks in unused.items() if ranks}
+        if unused:
+            message = describe_unused(self.module, unused)
+            if not self.find_unused_parameters:
+                raise UnusedParametersError(
+                    message + "\nDistributedDataParallel would stop at the next iteration ('Expected to "
+                    "have finished reduction in the prior iteration'). Use them in the loss, freeze them "
+                    "(requires_grad=False), or set model_wrapper_cfg=dict(type='MMDistributedDataParallel', "
+                    "find_unused_parameters=True).")
+            print_log(message + "\nfind_unused_parameters=True copes with them, at the cost of a graph "
+                      "search every iteration; freeze or remove them if they are never used.",
+                      logger="current", level=logging.WARNING)
         return log_vars
 
     def val_step(self, data) -> list:
@@ -60,6 +96,37 @@ def _report_unused(model: nn.Module, loss: torch.Tensor) -> None:
     if unused:
         raise RuntimeError("parameters not used in producing the loss (set find_unused_parameters"
                            "=True or remove them): " + ", ".join(unused))
+
+
+class UnusedParametersError(RuntimeError):
+    """Trainable parameters got no gradient in the first DDP step (raised on every rank)."""
+
+
+def describe_unused(model: nn.Module, unused: Dict[str, List[int]]) -> str:
+    """``unused`` (parameter name -> ranks where no gradient reached it) as text, one line per
+    module: the largest module whose trainable parameters are all unused, with full names."""
+    trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+
+    def owner(name: str) -> str:
+        parts = name.split(".")[:-1]
+        best = ".".join(parts)
+        for depth in range(len(parts), 0, -1):
+            prefix = ".".join(parts[:depth]) + "."
+            if all(n in unused for n in trainable if n.startswith(prefix)):
+                best = prefix[:-1]
+            else:
+                break
+        return best or "(top level)"
+
+    groups: Dict[str, List[str]] = {}
+    for name in unused:
+        groups.setdefault(owner(name), []).append(name)
+    ranks = sorted({r for rs in unused.values() for r in rs})
+    lines = [f"{len(unused)} trainable parameter(s) of {type(model).__name__} received no gradient in the "
+             f"first training iteration (rank {', '.join(map(str, ranks))}):"]
+    for module, names in groups.items():
+        lines.append(f"  {module}: {', '.join(names)}")
+    return "\n".join(lines)
 
 
 def is_model_wrapper(model: nn.Module) -> bool:

@@ -15,6 +15,7 @@ from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 import torch
 from torch.utils.data import DataLoader
 
+from loomcv.dist.watchdog import pet
 from loomcv.errors import ConfigError
 from loomcv.registry import LOOPS
 
@@ -147,6 +148,7 @@ class _TrainLoop(BaseLoop):
 
     def run_iter(self, idx: int, data_batch) -> None:
         runner = self.runner
+        pet("train", self._iter)
         runner.call_hook("before_train_iter", batch_idx=idx, data_batch=data_batch)
         outputs = runner.model.train_step(data_batch, optim_wrapper=runner.optim_wrapper)
         runner.call_hook("after_train_iter", batch_idx=idx, data_batch=data_batch, outputs=outputs)
@@ -385,6 +387,7 @@ class _EvalLoop(BaseLoop):
     @torch.no_grad()
     def run_iter(self, idx: int, data_batch) -> None:
         runner, mode = self.runner, self.mode
+        pet(mode, idx)
         runner.call_hook(f"before_{mode}_iter", batch_idx=idx, data_batch=data_batch)
         device_type = "cuda" if torch.cuda.is_available() else "cpu"
         with torch.autocast(device_type=device_type, enabled=self.fp16):

@@ -22,6 +22,7 @@ import torch.nn as nn
 from torch.utils.data import DataLoader
 
 from loomcv import dist
+from loomcv.dist.watchdog import backend_timeout, build_watchdog
 from loomcv.errors import ConfigError, ConfigKeyError, did_you_mean
 from loomcv.hooks import Hook
 from loomcv.hooks.hook import STAGES
@@ -139,6 +140,7 @@ class Runner:
                                                                                  f"{self._timestamp}.log"),
                                               log_level=log_level)
         self.message_hub = MessageHub.get_instance(experiment_name)
+        self._watchdog = build_watchdog(self._dist_cfg, self.distributed, self.rank, self.logger)
         self.visualizer = self._build_visualizer(visualizer)
         self.default_scope = DefaultScope.get_instance(experiment_name, scope_name=default_scope)
         if self.cfg is not None:
@@ -199,12 +201,13 @@ class Runner:
         if self._launcher not in launchers:
             raise ConfigError(f"Runner: unknown launcher {self._launcher!r}; valid: {', '.join(launchers)}."
                               f"{did_you_mean(str(self._launcher), launchers)}")
+        self._dist_cfg = dict(env.get("dist_cfg") or {})
         if self._launcher != "none":
-            dist_cfg = dict(env.get("dist_cfg") or {})
+            dist_cfg = {k: v for k, v in self._dist_cfg.items() if k not in ("timeout", "watchdog")}
             backend = dist_cfg.pop("backend", None)
             if backend == "nccl" and not torch.cuda.is_available():
                 backend = "gloo"  # the MMEngine default config says nccl; a CPU machine needs gloo
-            dist.init_dist(self._launcher, backend=backend, **dist_cfg)
+            dist.init_dist(self._launcher, backend=backend, timeout=backend_timeout(self._dist_cfg), **dist_cfg)
         self._rank, self._world_size = dist.get_dist_info()
         if torch.cuda.is_available():
             self.device = torch.device("cuda", dist.get_local_rank() if self.distributed else torch.cuda.current_device())
@@ -469,7 +472,8 @@ class Runner:
         self.optim_wrapper.initialize_count_status(self.model, loop.iter, loop.max_iters)
         restore = self._install_signal_handlers()
         try:
-            model = loop.run()
+            with self._watchdog:
+                model = loop.run()
         finally:
             restore()
         self.call_hook("after_run")
@@ -482,7 +486,8 @@ class Runner:
         loop = self.val_loop
         self.call_hook("before_run")
         self.load_or_resume()
-        metrics = loop.run()
+        with self._watchdog:
+            metrics = loop.run()
         self.call_hook("after_run")
         return metrics
 
@@ -493,7 +498,8 @@ class Runner:
         loop = self.test_loop
         self.call_hook("before_run")
         self.load_or_resume()
-        metrics = loop.run()
+        with self._watchdog:
+            metrics = loop.run()
         self.call_hook("after_run")
         return metrics
 
