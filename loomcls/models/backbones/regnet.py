@@ -101,8 +101,8 @@ class RegNet(ResNet):
                                   f"{did_you_mean(arch, self.arch_settings)}")
             return dict(self.arch_settings[arch])
         if not isinstance(arch, Mapping):
-            raise ConfigError(f"RegNet: arch must be a name from {sorted(self.arch_settings)} or a dict, "
-                              f"got {type(arch).__name__}")
+            raise TypeError(f"RegNet: arch must be a name from {sorted(self.arch_settings)} or a dict, "
+                            f"got {type(arch).__name__}")
         needed = ("w0", "wa", "wm", "depth", "group_w", "bot_mul")
         missing = [k for k in needed if k not in arch]
         extra = [k for k in arch if k not in needed]

@@ -41,6 +41,11 @@ class ShuffleUnit(BaseModule):
         bottleneck = out_channels // 4
         branch_out = out_channels - in_channels if combine == "concat" else out_channels
         self.bottleneck_channels, self.out_channels = bottleneck, branch_out
+        for what, channels in (("input", 0 if first_block else in_channels), ("bottleneck", bottleneck),
+                               ("output", branch_out)):
+            if channels % groups:
+                raise ValueError(f"ShuffleNetV1: {channels} {what} channels of a unit cannot be split into "
+                                 f"{groups} groups; pick another widen_factor or groups")
         stride = 2 if combine == "concat" else 1
         if combine == "concat":
             self.avgpool = nn.AvgPool2d(kernel_size=3, stride=2, padding=1)
