@@ -4,10 +4,17 @@ from .base_backbone import BaseBackbone
 from .lenet import LeNet5
 from .mobilenet_v2 import MobileNetV2
 from .mobilenet_v3 import MobileNetV3
+from .regnet import RegNet
+from .res2net import Res2Net
 from .resnet import ResNet, ResNetV1c, ResNetV1d
 from .resnet_cifar import ResNet_CIFAR
+from .resnext import ResNeXt
+from .seresnet import SEResNet
+from .seresnext import SEResNeXt
+from .shufflenet_v1 import ShuffleNetV1
 from .shufflenet_v2 import ShuffleNetV2
 from .vgg import VGG
 
 __all__ = ["BaseBackbone", "LeNet5", "MobileNetV2", "MobileNetV3", "ResNet", "ResNetV1c", "ResNetV1d",
            "ResNet_CIFAR", "ShuffleNetV2", "VGG"]
+__all__ += ["RegNet", "Res2Net", "ResNeXt", "SEResNet", "SEResNeXt", "ShuffleNetV1"]

@@ -56,54 +56,10 @@ class InvertedResidual(BaseModule):
         return inner(x)
 
 
-@MODELS.register_module()
-class ShuffleNetV2(BaseBackbone):
-    """ShuffleNetV2.
-
-    Args:
-        widen_factor: 0.5, 1.0, 1.5 or 2.0 (fixed channel tables).
-        out_indices: 0..2 are the three stages, 3 the final 1x1 conv.
-        frozen_stages: -1 freezes nothing, 0 freezes ``conv1``, n also freezes
-            the first n entries of ``layers``.
-        norm_eval / with_cp: BN in eval mode while training; activation checkpointing.
-    """
-
-    channel_table = {0.5: (48, 96, 192, 1024), 1.0: (116, 232, 464, 1024),
-                     1.5: (176, 352, 704, 1024), 2.0: (244, 488, 976, 2048)}
-    stage_blocks = (4, 8, 4)
-
-    def __init__(self, widen_factor=1.0, out_indices=(3,), frozen_stages=-1, conv_cfg=None,
-                 norm_cfg=dict(type="BN"), act_cfg=dict(type="ReLU"), norm_eval=False, with_cp=False,
-                 init_cfg=None):
-        super().__init__(init_cfg=init_cfg)
-        if widen_factor not in self.channel_table:
-            raise ValueError(f"ShuffleNetV2: widen_factor must be one of {sorted(self.channel_table)}, "
-                             f"got {widen_factor!r}")
-        out_indices = (out_indices,) if isinstance(out_indices, int) else tuple(out_indices)
-        num_outs = len(self.stage_blocks) + 1
-        for index in out_indices:
-            if index not in range(num_outs):
-                raise ValueError(f"ShuffleNetV2: out_indices must be in range(0, {num_outs}), got {index!r}")
-        if frozen_stages not in range(-1, num_outs):
-            raise ValueError(f"ShuffleNetV2: frozen_stages must be in range(-1, {num_outs}), "
-                             f"got {frozen_stages!r}")
-        self.out_indices, self.frozen_stages, self.norm_eval = out_indices, frozen_stages, norm_eval
-        common = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
-        channels = self.channel_table[widen_factor]
-
-        in_channels = 24
-        self.conv1 = ConvModule(3, in_channels, 3, stride=2, padding=1, **common)
-        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-        self.layers = nn.ModuleList()
-        for out_channels, num_blocks in zip(channels, self.stage_blocks):
-            blocks = []
-            for j in range(num_blocks):
-                blocks.append(InvertedResidual(in_channels, out_channels, 2 if j == 0 else 1,
-                                               with_cp=with_cp, **common))
-                in_channels = out_channels
-            self.layers.append(nn.Sequential(*blocks))
-        self.layers.append(ConvModule(in_channels, channels[-1], 1, **common))
-        self._freeze_stages()
+class ShuffleNetLayout(BaseBackbone):
+    """What both ShuffleNets share: a ``conv1`` + max-pool stem, then ``layers``
+    (outputs picked by ``out_indices``, the stem and ``layers[:frozen_stages]``
+    frozen), and MMPretrain's default initialization."""
 
     def init_weights(self):
         super().init_weights()
@@ -131,3 +87,57 @@ class ShuffleNetV2(BaseBackbone):
         frozen = [self.conv1] if self.frozen_stages >= 0 else []
         return frozen + list(self.layers[:max(self.frozen_stages, 0)])
 
+    def _set_stage_args(self, out_indices, frozen_stages, norm_eval, num_outs, max_frozen):
+        """Check and store ``out_indices`` (in range(num_outs)) and ``frozen_stages`` (-1..max_frozen)."""
+        name = type(self).__name__
+        out_indices = (out_indices,) if isinstance(out_indices, int) else tuple(out_indices)
+        for index in out_indices:
+            if index not in range(num_outs):
+                raise ValueError(f"{name}: out_indices must be in range(0, {num_outs}), got {index!r}")
+        if frozen_stages not in range(-1, max_frozen + 1):
+            raise ValueError(f"{name}: frozen_stages must be in range(-1, {max_frozen + 1}), "
+                             f"got {frozen_stages!r}")
+        self.out_indices, self.frozen_stages, self.norm_eval = out_indices, frozen_stages, norm_eval
+
+
+@MODELS.register_module()
+class ShuffleNetV2(ShuffleNetLayout):
+    """ShuffleNetV2.
+
+    Args:
+        widen_factor: 0.5, 1.0, 1.5 or 2.0 (fixed channel tables).
+        out_indices: 0..2 are the three stages, 3 the final 1x1 conv.
+        frozen_stages: -1 freezes nothing, 0 freezes ``conv1``, n also freezes
+            the first n entries of ``layers``.
+        norm_eval / with_cp: BN in eval mode while training; activation checkpointing.
+    """
+
+    channel_table = {0.5: (48, 96, 192, 1024), 1.0: (116, 232, 464, 1024),
+                     1.5: (176, 352, 704, 1024), 2.0: (244, 488, 976, 2048)}
+    stage_blocks = (4, 8, 4)
+
+    def __init__(self, widen_factor=1.0, out_indices=(3,), frozen_stages=-1, conv_cfg=None,
+                 norm_cfg=dict(type="BN"), act_cfg=dict(type="ReLU"), norm_eval=False, with_cp=False,
+                 init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        if widen_factor not in self.channel_table:
+            raise ValueError(f"ShuffleNetV2: widen_factor must be one of {sorted(self.channel_table)}, "
+                             f"got {widen_factor!r}")
+        num_outs = len(self.stage_blocks) + 1
+        self._set_stage_args(out_indices, frozen_stages, norm_eval, num_outs, max_frozen=num_outs - 1)
+        common = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        channels = self.channel_table[widen_factor]
+
+        in_channels = 24
+        self.conv1 = ConvModule(3, in_channels, 3, stride=2, padding=1, **common)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        self.layers = nn.ModuleList()
+        for out_channels, num_blocks in zip(channels, self.stage_blocks):
+            blocks = []
+            for j in range(num_blocks):
+                blocks.append(InvertedResidual(in_channels, out_channels, 2 if j == 0 else 1,
+                                               with_cp=with_cp, **common))
+                in_channels = out_channels
+            self.layers.append(nn.Sequential(*blocks))
+        self.layers.append(ConvModule(in_channels, channels[-1], 1, **common))
+        self._freeze_stages()
