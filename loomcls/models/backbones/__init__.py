@@ -7,7 +7,10 @@ from .mobilenet_v3 import MobileNetV3
 from .resnet import ResNet, ResNetV1c, ResNetV1d
 from .resnet_cifar import ResNet_CIFAR
 from .shufflenet_v2 import ShuffleNetV2
+from .swin_transformer import SwinTransformer
 from .vgg import VGG
+from .vision_transformer import VisionTransformer
 
 __all__ = ["BaseBackbone", "LeNet5", "MobileNetV2", "MobileNetV3", "ResNet", "ResNetV1c", "ResNetV1d",
            "ResNet_CIFAR", "ShuffleNetV2", "VGG"]
+__all__ += ["SwinTransformer", "VisionTransformer"]
