@@ -28,7 +28,9 @@ from .vision_transformer import linspace, normalize_out_indices, select_arch
 def relative_position_index(window_size: Tuple[int, int]) -> torch.Tensor:
     """(Wh*Ww, Wh*Ww) index into the (2Wh-1)*(2Ww-1) bias table for every token pair."""
     wh, ww = window_size
-    coords = torch.stack(torch.meshgrid(torch.arange(wh), torch.arange(ww), indexing="ij")).flatten(1)
+    # integer index math on the CPU even under a torch.device('meta') context (meta meshgrid is slow to set up)
+    ys, xs = torch.arange(wh, device="cpu"), torch.arange(ww, device="cpu")
+    coords = torch.stack(torch.meshgrid(ys, xs, indexing="ij")).flatten(1)
     rel = coords[:, :, None] - coords[:, None, :]  # 2, N, N
     return (rel[0] + wh - 1) * (2 * ww - 1) + (rel[1] + ww - 1)
 
