@@ -13,8 +13,10 @@ from .seresnet import SEResNet
 from .seresnext import SEResNeXt
 from .shufflenet_v1 import ShuffleNetV1
 from .shufflenet_v2 import ShuffleNetV2
+from .swin_transformer import SwinTransformer
 from .vgg import VGG
+from .vision_transformer import VisionTransformer
 
-__all__ = ["BaseBackbone", "LeNet5", "MobileNetV2", "MobileNetV3", "ResNet", "ResNetV1c", "ResNetV1d",
-           "ResNet_CIFAR", "ShuffleNetV2", "VGG"]
-__all__ += ["RegNet", "Res2Net", "ResNeXt", "SEResNet", "SEResNeXt", "ShuffleNetV1"]
+__all__ = ["BaseBackbone", "LeNet5", "MobileNetV2", "MobileNetV3", "RegNet", "Res2Net", "ResNeXt", "ResNet",
+           "ResNetV1c", "ResNetV1d", "ResNet_CIFAR", "SEResNeXt", "SEResNet", "ShuffleNetV1", "ShuffleNetV2",
+           "SwinTransformer", "VGG", "VisionTransformer"]
