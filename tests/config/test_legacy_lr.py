@@ -316,3 +316,22 @@ def test_resume_mid_run_continues_the_same_curve(lr_config, momentum_config, opt
     cfg = Config.fromstring(config_text(lr_config, OPTIMIZERS[optimizer], momentum_config)[0], ".py")
     assert run_curves(cfg, resume_at=resume_at) == run_curves(cfg)
     assert run_curves(cfg)[0] == pytest.approx([legacy_lr(lr_config, it) for it in range(TOTAL)], rel=1e-9)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(policy="Triangle"), r"LegacyLR: unknown policy 'Triangle' \(known: fixed, step"),
+    (dict(policy="step", steps=[2]), r"LegacyLR\(policy='step'\) got unknown arguments steps \(known: step, gamma"),
+    (dict(policy="step"), r"LegacyLR\(policy='step'\) needs step"),
+    (dict(policy="cyclic", per_epoch=True), "per_epoch must be False"),
+    (dict(policy="fixed", by_epoch=True), "convert_to_iter_based=True"),
+    (dict(policy="fixed", warmup="cosine", warmup_iters=2), "warmup must be one of constant, linear, exp"),
+    (dict(policy="OneCycle", max_lr=1.0, total_steps=10), r"total_steps \(10\) must be at least the run length"),
+])
+def test_legacy_scheduler_arguments_are_checked(kwargs, message):
+    import torch
+
+    from loomcv.optim import LegacyLR
+
+    optimizer = torch.optim.SGD(torch.nn.Linear(1, 1).parameters(), lr=0.1)
+    with pytest.raises(ConfigError, match=message):
+        LegacyLR(optimizer, end=TOTAL, **kwargs)
