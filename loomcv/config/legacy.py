@@ -9,6 +9,7 @@ or value this module cannot translate faithfully is an error that names it.
 """
 
 import copy
+from collections.abc import Mapping
 from typing import Any, Dict, List, Optional, Tuple
 
 from loomcv.errors import ConfigError
@@ -265,22 +266,36 @@ def _train_cfg(t: _Translation) -> None:
     t.put(("train_cfg",), cfg, ("runner",) if "runner" in t.src else ("total_epochs",))
 
 
-def _warmup(lr: Dict[str, Any], by_epoch_run: bool) -> List[Dict[str, Any]]:
-    kind = lr.pop("warmup", None)
-    iters = lr.pop("warmup_iters", 0)
-    ratio = lr.pop("warmup_ratio", 0.1)
-    by_epoch = lr.pop("warmup_by_epoch", False)
+#: 0.x policy (lower case) -> its arguments, for lr_config and momentum_config
+_FLOOR_LR = ("min_lr", "min_lr_ratio")
+_CYCLIC = ("target_ratio", "cyclic_times", "step_ratio_up", "anneal_strategy", "gamma")
+_LR_POLICIES = {
+    "fixed": (), "step": ("step", "gamma", "min_lr"), "exp": ("gamma",), "inv": ("gamma", "power"),
+    "poly": ("power", "min_lr"), "cosineannealing": _FLOOR_LR, "linearannealing": _FLOOR_LR,
+    "flatcosineannealing": ("start_percent",) + _FLOOR_LR,
+    "cosinerestart": ("periods", "restart_weights") + _FLOOR_LR, "cyclic": _CYCLIC,
+    "onecycle": ("max_lr", "total_steps", "pct_start", "anneal_strategy", "div_factor", "final_div_factor",
+                 "three_phase"),
+}
+_MOMENTUM_POLICIES = {
+    "step": ("step", "gamma", "min_momentum"), "cosineannealing": ("min_momentum", "min_momentum_ratio"),
+    "cyclic": _CYCLIC, "onecycle": ("base_momentum", "max_momentum", "pct_start", "anneal_strategy", "three_phase"),
+}
+_WARMUP_KEYS = ("warmup", "warmup_iters", "warmup_ratio", "warmup_by_epoch")
+
+
+def _native_warmup(warm: Dict[str, Any]) -> Optional[List[Dict[str, Any]]]:
+    """Native schedulers for an iteration-counted linear/constant lr warmup, None if not exact."""
+    kind = warm.get("warmup")
     if kind is None:
         return []
-    if kind not in ("linear", "constant"):
-        raise _fail("lr_config.warmup", f"{kind!r} warmup is not translated yet (linear and constant are)")
-    if by_epoch:
-        raise _fail("lr_config.warmup_by_epoch", "a warmup counted in epochs is not translated exactly "
-                                                  "yet; give warmup_iters in iterations")
+    if kind not in ("linear", "constant") or warm.get("warmup_by_epoch"):
+        return None
+    ratio = warm.get("warmup_ratio", 0.1)
     # 0.x warms up for iterations [0, warmup_iters) and reaches the full lr at
     # warmup_iters; the native schedulers' last step is end - 1, hence end + 1.
     sched = {"type": "LinearLR" if kind == "linear" else "ConstantLR", "by_epoch": False,
-             "begin": 0, "end": iters + 1}
+             "begin": 0, "end": warm["warmup_iters"] + 1}
     if kind == "linear":
         sched.update(start_factor=ratio, end_factor=1.0)
     else:
@@ -288,66 +303,108 @@ def _warmup(lr: Dict[str, Any], by_epoch_run: bool) -> List[Dict[str, Any]]:
     return [sched]
 
 
-def _schedule(t: _Translation) -> None:
-    if "lr_config" not in t.src:
-        return
-    if t.src.get("momentum_config"):
-        raise _fail("momentum_config", "momentum policies are not translated yet")
-    lr = dict(t.src["lr_config"])
-    policy = lr.pop("policy")
-    by_epoch = lr.pop("by_epoch", True)
-    run_by_epoch, length = _length(t)
-    if by_epoch and not run_by_epoch:
-        by_epoch = False  # an iteration-based runner counts iterations
-    warmup = _warmup(lr, run_by_epoch)
+def _native(policy: str, args: Dict[str, Any], warm: Dict[str, Any], by_epoch: bool, run_by_epoch: bool,
+            length: int, value: str) -> Optional[List[Dict[str, Any]]]:
+    """Native schedulers giving exactly the 0.x values, or None when none do."""
+    warmup = _native_warmup(warm) if value == "LR" else (None if warm else [])
+    if warmup is None:
+        return None
     # A per-iteration policy in an epoch-based run: the run length is only
     # known in epochs, so length-dependent policies count epochs converted to
     # iterations, and the others need no end at all.
     per_iter_in_epochs = run_by_epoch and not by_epoch
     main: Dict[str, Any] = {"by_epoch": by_epoch, "begin": 0, "end": length}
-    policy_key = policy.lower()
-    if policy_key == "step":
-        step = lr.pop("step")
-        gamma = lr.pop("gamma", 0.1)
-        if lr.pop("min_lr", None) is not None:
-            raise _fail("lr_config.min_lr", "step decay with a floor is not translated yet")
+    floor_name = "min_lr" if value == "LR" else "min_momentum"
+    if policy == "step":
+        if args.get(floor_name) is not None:
+            return None  # the clamp has no native form
+        step, gamma = args["step"], args.get("gamma", 0.1 if value == "LR" else 0.5)
         if isinstance(step, int):
-            main.update(type="StepLR", step_size=step, gamma=gamma)
+            main.update(type=f"Step{value}", step_size=step, gamma=gamma)
         else:
-            main.update(type="MultiStepLR", milestones=list(step), gamma=gamma)
-    elif policy_key == "cosineannealing":
-        main.update(type="CosineAnnealingLR", T_max=length)
-        if "min_lr_ratio" in lr:
-            main["eta_min_ratio"] = lr.pop("min_lr_ratio")
+            main.update(type=f"MultiStep{value}", milestones=list(step), gamma=gamma)
+    elif policy == "cosineannealing":
+        main.update(type=f"CosineAnnealing{value}", T_max=length)
+        if args.get(f"{floor_name}_ratio") is not None:
+            main["eta_min_ratio"] = args[f"{floor_name}_ratio"]
         else:
-            main["eta_min"] = lr.pop("min_lr", 0.0)
-    elif policy_key == "poly":
-        if per_iter_in_epochs:
-            raise _fail("lr_config", "a per-iteration poly policy in an epoch-based run is not "
-                                     "translated exactly yet; use by_epoch=True or an IterBasedRunner")
+            main["eta_min"] = args.get(floor_name) or 0.0
+    elif policy == "poly" and not per_iter_in_epochs:
         # 0.x reaches (1 - t/T) ** power at t = T; PolyLR reaches eta_min at end - 1
-        main.update(type="PolyLR", power=lr.pop("power", 1.0), eta_min=lr.pop("min_lr", 0.0),
-                    end=length + 1)
-    elif policy_key == "exp":
-        main.update(type="ExponentialLR", gamma=lr.pop("gamma"))
-    elif policy_key == "fixed":
-        main = {}
+        main.update(type="PolyLR", power=args.get("power", 1.0), eta_min=args.get("min_lr", 0.0), end=length + 1)
+    elif policy == "exp":
+        main.update(type="ExponentialLR", gamma=args["gamma"])
+    elif policy == "fixed":
+        return warmup
+    elif policy == "onecycle" and value == "LR" and not warmup and not isinstance(args.get("max_lr"), Mapping) \
+            and not (run_by_epoch and args.get("total_steps") is not None):
+        main = {"type": "OneCycleLR", "eta_max": args["max_lr"], "begin": 0, "end": length,
+                **{k: args[k] for k in ("total_steps", "pct_start", "anneal_strategy", "div_factor",
+                                        "final_div_factor", "three_phase") if k in args}}
+        main.update(by_epoch=True, convert_to_iter_based=True) if run_by_epoch else main.update(by_epoch=False)
+        return [main]
     else:
-        raise _fail("lr_config.policy", f"{policy!r} is not translated yet "
-                                        f"(step, CosineAnnealing, poly, Exp and fixed are)")
-    _no_extra(lr, (), "lr_config")
-    if main and per_iter_in_epochs:
-        if main["type"] == "CosineAnnealingLR":
+        return None
+    if warmup and (main.get("eta_min") or main.get("eta_min_ratio")):
+        # chained native schedulers scale (lr - floor) while 0.x scales the whole lr during warmup
+        return None
+    if per_iter_in_epochs:
+        if main["type"].startswith("CosineAnnealing"):
             main.update(by_epoch=True, convert_to_iter_based=True)
         else:
             del main["end"]
-    floor = main.get("eta_min") or main.get("eta_min_ratio")
-    if warmup and floor:
-        # Chained native schedulers scale (lr - floor) while 0.x scales the whole lr during
-        # warmup; the results differ from then on, so this is refused rather than approximated.
-        raise _fail("lr_config", "a warmup over a policy with a floor (min_lr / min_lr_ratio) is not "
-                                 "translated exactly yet; write param_scheduler natively")
-    t.put(("param_scheduler",), warmup + ([main] if main else []), ("lr_config",))
+    return warmup + [main]
+
+
+def _policy_schedulers(t: _Translation, key: str, value: str) -> List[Dict[str, Any]]:
+    """``param_scheduler`` entries for an ``lr_config`` (value 'LR') or ``momentum_config``."""
+    cfg = dict(t.src[key])
+    table = _LR_POLICIES if value == "LR" else _MOMENTUM_POLICIES
+    if "policy" not in cfg:
+        raise _fail(key, "needs a policy")
+    policy = cfg.pop("policy")
+    name = str(policy).lower()
+    if name not in table:
+        raise _fail(f"{key}.policy", f"{policy!r} is not an MMCV 1.x policy here (known: {', '.join(table)})")
+    iterative = name in ("cyclic", "onecycle")
+    by_epoch = cfg.pop("by_epoch", not iterative)
+    if iterative and by_epoch:
+        raise _fail(f"{key}.by_epoch", f"the {policy!r} policy changes every iteration; MMCV 1.x allows "
+                                       "only by_epoch=False for it")
+    run_by_epoch, length = _length(t)
+    if not run_by_epoch:
+        by_epoch = False  # an iteration-based runner counts iterations
+    warm = {k: cfg.pop(k) for k in _WARMUP_KEYS if k in cfg}
+    if warm.get("warmup") is None:
+        warm = {}
+    if value == "Momentum" and "warmup_by_epoch" in warm:
+        raise _fail(f"{key}.warmup_by_epoch", "MMCV 1.x momentum updaters have no warmup_by_epoch")
+    if warm.get("warmup_by_epoch") and not run_by_epoch:
+        raise _fail(f"{key}.warmup_by_epoch", "an IterBasedRunner has no epoch length to count the warmup in")
+    _no_extra(cfg, table[name], key)
+    if name == "cosineannealing" and not any(cfg.get(k) is not None for k in table[name]):
+        cfg[table[name][0]] = 0.0
+    native = _native(name, cfg, warm, by_epoch, run_by_epoch, length, value)
+    if native is not None:
+        return native
+    sched = {"type": f"Legacy{value}", "policy": policy, "per_epoch": by_epoch, **warm, **cfg,
+             "begin": 0, "end": length}
+    sched.update({"by_epoch": True, "convert_to_iter_based": True} if run_by_epoch else {"by_epoch": False})
+    return [sched]
+
+
+def _schedule(t: _Translation) -> None:
+    schedulers: List[Dict[str, Any]] = []
+    origins: List[str] = []
+    for key, value in (("lr_config", "LR"), ("momentum_config", "Momentum")):
+        if t.src.get(key):
+            made = _policy_schedulers(t, key, value)
+            schedulers += made
+            origins += [key] * len(made)
+    if schedulers or "lr_config" in t.src:
+        t.put(("param_scheduler",), schedulers, ("lr_config",) if "lr_config" in t.src else ("momentum_config",))
+        for i, key in enumerate(origins):
+            t.origin[("param_scheduler", i)] = (key,)
 
 
 # ---------------------------------------------------------------- hooks

@@ -106,10 +106,15 @@ def test_model_pretrained_and_batch_augments():
 
 @pytest.mark.parametrize("text, key", [
     ("runner = dict(max_epochs=1)\nworkflow = [('train', 1), ('val', 1)]\n", "workflow"),
-    ("runner = dict(max_epochs=1)\nlr_config = dict(policy='cyclic', target_ratio=(10, 1e-4))\n",
-     "lr_config.policy"),
+    ("runner = dict(max_epochs=1)\nlr_config = dict(policy='Triangle')\n", "lr_config.policy"),
+    ("runner = dict(max_epochs=1)\nlr_config = dict(policy='cyclic', by_epoch=True)\n", "lr_config.by_epoch"),
+    ("runner = dict(max_epochs=1)\nlr_config = dict(policy='step', step=[1], warm_up='linear')\n", "lr_config"),
+    ("runner = dict(type='IterBasedRunner', max_iters=10)\nlr_config = dict(policy='fixed', warmup='linear',"
+     " warmup_iters=1, warmup_by_epoch=True)\n", "lr_config.warmup_by_epoch"),
     ("runner = dict(max_epochs=1)\nlr_config = dict(policy='step', step=[1])\n"
-     "momentum_config = dict(policy='cyclic')\n", "momentum_config"),
+     "momentum_config = dict(policy='poly')\n", "momentum_config.policy"),
+    ("runner = dict(max_epochs=1)\nmomentum_config = dict(policy='cyclic', warmup='linear', warmup_iters=2,"
+     " warmup_by_epoch=True)\n", "momentum_config.warmup_by_epoch"),
     ("log_config = dict(interval=1, hooks=[dict(type='WandbLoggerHook')])\n", "log_config.hooks"),
     ("optimizer = dict(type='SGD', lr=0.1)\noptimizer_config = dict(grad_clip=None, foo=1)\n",
      "optimizer_config"),
@@ -117,6 +122,22 @@ def test_model_pretrained_and_batch_augments():
 def test_untranslatable_keys_are_errors_naming_them(text, key):
     with pytest.raises(ConfigError, match=f"legacy config key {key}"):
         Config.fromstring(text, ".py")
+
+
+def test_seed004_cyclic_momentum_and_exp_epoch_warmup_translate():
+    options = {"runner": dict(type="EpochBasedRunner", max_epochs=4),
+               "optimizer": dict(type="SGD", lr=0.1, momentum=0.9)}
+    cyclic = load("ch5_momentum_cyclic.py", cfg_options=options)
+    assert [(s.type, s.policy, s.per_epoch) for s in cyclic.param_scheduler] == [
+        ("LegacyLR", "cyclic", False), ("LegacyMomentum", "cyclic", False)]
+    assert cyclic.param_scheduler[1].target_ratio == (0.85 / 0.95, 1)
+    assert "(legacy momentum_config)" in cyclic.source_of("param_scheduler.1.target_ratio")
+    warm = load("ch5_warmup_exp_epoch.py", cfg_options=options)
+    assert warm.param_scheduler == [dict(
+        type="LegacyLR", policy="CosineAnnealing", per_epoch=True, warmup="exp", warmup_iters=5,
+        warmup_ratio=0.1, warmup_by_epoch=True, min_lr_ratio=1e-2, begin=0, end=4, by_epoch=True,
+        convert_to_iter_based=True)]
+    assert "(legacy lr_config)" in warm.source_of("param_scheduler.0.warmup")
 
 
 def test_print_config_translated_explain(capsys):

@@ -1,6 +1,7 @@
 """Parameter schedulers (lr, momentum, any optimizer field) and their builder."""
 
 from .builder import build_param_scheduler, build_param_schedulers
+from .legacy_scheduler import LegacyLR, LegacyMomentum
 from .lr_scheduler import *  # noqa: F401,F403  (ConstantLR, CosineAnnealingLR, ...)
 from .lr_scheduler import LR_SCHEDULERS
 from .momentum_scheduler import *  # noqa: F401,F403
@@ -9,5 +10,5 @@ from .param_scheduler import *  # noqa: F401,F403
 from .param_scheduler import GENERIC, INF, _ParamScheduler
 
 __all__ = ["build_param_scheduler", "build_param_schedulers", "_ParamScheduler", "INF",
-           "MomentumSchedulerMixin", *LR_SCHEDULERS, *MOMENTUM_SCHEDULERS,
+           "MomentumSchedulerMixin", "LegacyLR", "LegacyMomentum", *LR_SCHEDULERS, *MOMENTUM_SCHEDULERS,
            *(c.__name__ for c in GENERIC)]
