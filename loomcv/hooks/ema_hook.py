@@ -96,4 +96,7 @@ class EMAHook(Hook):
         else:  # load_from: the weights in the file become the starting average
             from loomcv.model.checkpoint import get_state_dict_from, rename_keys
             state = rename_keys(get_state_dict_from(checkpoint))
+            own = self.ema_model.module.state_dict()
+            # like the model, skip keys of another shape (a fine-tuned head); the runner's load report names them
+            state = {k: v for k, v in state.items() if k in own and getattr(v, "shape", None) == own[k].shape}
             self.ema_model.module.load_state_dict(state, strict=False)

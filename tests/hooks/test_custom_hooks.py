@@ -72,3 +72,22 @@ def test_tensorboard_scalars_read_back(tmp_path):
     acc.Reload()
     assert [e.step for e in acc.Scalars("loss")] == [4, 8]
     assert len(acc.Scalars("tiny/accuracy")) == 1
+
+
+def test_ema_hook_with_load_from_a_checkpoint_whose_head_has_another_shape(tmp_path):
+    """Fine-tuning with EMA: mis-shaped keys are skipped for the average as for the model."""
+    cfg = T.tiny_config(tmp_path / "pre", max_epochs=1)
+    Runner.from_cfg(cfg).train()
+    ckpt = _load_checkpoint(str(tmp_path / "pre" / "epoch_1.pth"))
+    ckpt["state_dict"]["fc2.weight"] = torch.randn(5, 16)  # a 5-class head
+    ckpt["state_dict"]["fc2.bias"] = torch.randn(5)
+    torch.save({"state_dict": ckpt["state_dict"]}, tmp_path / "five_classes.pth")
+
+    cfg = T.tiny_config(tmp_path / "ft", max_epochs=1, load_from=str(tmp_path / "five_classes.pth"))
+    cfg["custom_hooks"] = [dict(type="EMAHook", momentum=0.5)]
+    runner = Runner.from_cfg(cfg)
+    runner.train()  # used to fail in the hook: torch's load_state_dict refused the 5-class head
+    ema_hook = next(h for h in runner.hooks if type(h).__name__ == "EMAHook")
+    assert ema_hook.ema_model.module.state_dict()["fc2.weight"].shape == (2, 16)
+    log = next((tmp_path / "ft").glob("*/*.log")).read_text()
+    assert "fc2.weight" in log and "(5, 16)" in log  # the load report names the skipped head
