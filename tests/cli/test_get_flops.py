@@ -58,3 +58,12 @@ def test_counting_on_the_meta_device_equals_counting_on_the_cpu():
     model, rows = measure(cfg, (32, 32), depth=2)
     assert next(model.parameters()).device.type == "meta"
     assert rows == count(build_model(cfg), (32, 32), depth=2)
+
+
+def test_the_docs_table_is_current():
+    """docs/models.md shows every shipped config's totals; regenerate with `loomcv get-flops --shipped`."""
+    from pathlib import Path
+    from loomcv.cli.get_flops import shipped_table
+    docs = (Path(__file__).parents[2] / "docs" / "models.md").read_text()
+    shown = docs.split("<!-- get-flops --shipped -->\n", 1)[1].strip().split("\n\n")[0]
+    assert shown == shipped_table()
