@@ -500,9 +500,24 @@ def _workflow(t: _Translation) -> None:
     phases = [tuple(w)[0] for w in workflow]
     if any(p not in ("train", "val") for p in phases):
         raise _fail("workflow", f"unknown phase in {workflow!r}")
-    if "val" in phases:
-        raise _fail("workflow", "'val' phases (validation-loss epochs) are not supported yet; "
-                                "remove them and use `evaluation` for validation")
+    if "val" not in phases:
+        return
+    # 0.x ran the losses on data.val with the training pipeline (tools/train.py), without gradients.
+    by_epoch, _ = _length(t)
+    if not by_epoch:
+        raise _fail("workflow", "'val' phases of an IterBasedRunner (validation-loss iterations) are not "
+                                "translated; use an EpochBasedRunner or remove them")
+    counts = {phase: n for phase, n in (tuple(w) for w in workflow)}
+    if len(workflow) != 2 or phases != ["train", "val"]:
+        raise _fail("workflow", f"only [('train', n), ('val', m)] is translated, got {workflow!r}")
+    train, val = t.out.get("train_dataloader"), t.out.get("val_dataloader")
+    if not train or not val or "pipeline" not in val["dataset"] or "pipeline" not in train["dataset"]:
+        raise _fail("workflow", "a 'val' phase needs data.train and data.val with pipelines")
+    loader = copy.deepcopy(val)
+    loader["dataset"]["pipeline"] = copy.deepcopy(train["dataset"]["pipeline"])
+    loader["sampler"] = {"type": "DefaultSampler", "shuffle": False}
+    hook = {"type": "ValLossHook", "dataloader": loader, "interval": counts["train"], "epochs": counts["val"]}
+    t.put(("custom_hooks",), list(t.out.get("custom_hooks") or []) + [hook], ("workflow",))
 
 
 def translate(cfg: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[Path, Path]]:

@@ -13,7 +13,8 @@ from .profiler_hook import ProfilerHook
 from .runtime_info_hook import RuntimeInfoHook
 from .sampler_seed_hook import DistSamplerSeedHook
 from .sync_buffers_hook import SyncBuffersHook
+from .val_loss_hook import ValLossHook
 
 __all__ = ["Hook", "STAGES", "Priority", "get_priority", "RuntimeInfoHook", "IterTimerHook", "LoggerHook",
            "ParamSchedulerHook", "CheckpointHook", "DistSamplerSeedHook", "EMAHook", "EmptyCacheHook",
-           "SyncBuffersHook", "ProfilerHook", "EarlyStoppingHook"]
+           "SyncBuffersHook", "ProfilerHook", "EarlyStoppingHook", "ValLossHook"]

@@ -106,6 +106,7 @@ def test_model_pretrained_and_batch_augments():
 
 @pytest.mark.parametrize("text, key", [
     ("runner = dict(max_epochs=1)\nworkflow = [('train', 1), ('val', 1)]\n", "workflow"),
+    ("runner = dict(type='IterBasedRunner', max_iters=10)\nworkflow = [('train', 5), ('val', 1)]\n", "workflow"),
     ("runner = dict(max_epochs=1)\nlr_config = dict(policy='Triangle')\n", "lr_config.policy"),
     ("runner = dict(max_epochs=1)\nlr_config = dict(policy='cyclic', by_epoch=True)\n", "lr_config.by_epoch"),
     ("runner = dict(max_epochs=1)\nlr_config = dict(policy='step', step=[1], warm_up='linear')\n", "lr_config"),

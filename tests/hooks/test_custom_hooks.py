@@ -91,3 +91,25 @@ def test_ema_hook_with_load_from_a_checkpoint_whose_head_has_another_shape(tmp_p
     assert ema_hook.ema_model.module.state_dict()["fc2.weight"].shape == (2, 16)
     log = next((tmp_path / "ft").glob("*/*.log")).read_text()
     assert "fc2.weight" in log and "(5, 16)" in log  # the load report names the skipped head
+
+
+def test_val_loss_hook_logs_the_eval_mode_loss_every_interval_epochs(tmp_path):
+    import torch.nn.functional as F
+    cfg = T.tiny_config(tmp_path / "wd", max_epochs=4)
+    held_out = dict(batch_size=5, num_workers=0, dataset=dict(type="TinyPoints", num=23, seed=3),
+                    sampler=dict(type="DefaultSampler", shuffle=False), collate_fn=dict(type="default_collate"))
+    cfg["custom_hooks"] = [dict(type="ValLossHook", dataloader=held_out, interval=2)]
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    history = runner.message_hub.get_scalar("val/loss")
+    assert len(history.data[0]) == 2  # after epochs 2 and 4
+    data = T.TinyPoints(num=23, seed=3)
+    runner.model.eval()
+    with torch.no_grad():  # uneven last batch (23 = 4 * 5 + 3): the mean is over samples
+        expected = F.cross_entropy(runner.model(data.points), data.labels).item()
+    assert history.current() == pytest.approx(expected, rel=1e-5)
+    log = next((tmp_path / "wd").glob("*/*.log")).read_text()
+    assert "Epoch(val loss) [2]  loss:" in log and "Epoch(val loss) [4]  loss:" in log
+    with pytest.raises(ValueError, match="interval"):
+        from loomcv.hooks import ValLossHook
+        ValLossHook(held_out, interval=0)

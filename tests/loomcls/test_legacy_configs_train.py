@@ -64,6 +64,7 @@ def test_cifar_finetune_config_loads_pretrained_backbone_and_freezes_two_stages(
     root = layouts.cifar10(tmp_path / "cifar10", n_train=20, n_test=10)
     options = {
         "model.backbone.init_cfg.checkpoint": str(pretrained), "runner.max_epochs": 1,
+        "workflow": [("train", 1), ("val", 1)],  # seed 004's --cfg-options example: validation-loss epochs
         "data.samples_per_gpu": 5, "data.workers_per_gpu": 0, "log_config.interval": 1,
         "data.train.pipeline.2.size": 64, "data.val.pipeline.0.size": 64, "data.test.pipeline.0.size": 64,
         **{f"data.{split}.data_prefix": str(root) for split in ("train", "val", "test")},
@@ -81,3 +82,10 @@ def test_cifar_finetune_config_loads_pretrained_backbone_and_freezes_two_stages(
     assert after["head.fc.weight"].shape == (10, 2048)
     assert sum(1 for s in scalars if "loss" in s) == 4  # 20 images, batch 5, logged every iteration
     assert any("accuracy/top1" in s for s in scalars)
+    # the ('val', 1) phase: the losses on the validation set with the training pipeline, no gradients
+    hook = cfg.custom_hooks[-1]
+    assert hook.type == "ValLossHook" and hook.interval == 1 and hook.epochs == 1
+    assert hook.dataloader.dataset.pipeline == cfg.train_dataloader.dataset.pipeline
+    val_loss = [s["val/loss"] for s in scalars if "val/loss" in s]
+    assert len(val_loss) == 1 and val_loss[0] > 0
+    assert "Epoch(val loss) [1]  loss:" in log
