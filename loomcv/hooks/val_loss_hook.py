@@ -12,6 +12,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from loomcv import dist
+from loomcv.model.base_model import run_forward
 from loomcv.registry import HOOKS
 
 from .hook import Hook
@@ -48,20 +49,19 @@ class ValLossHook(Hook):
                 for _ in range(self.epochs):
                     for batch in self.dataloader:
                         data = model.data_preprocessor(batch, False)
-                        losses = model(**data, mode="loss") if isinstance(data, Mapping) else \
-                            model(*data, mode="loss")
-                        _, log_vars = model.parse_losses(losses)
+                        _, log_vars = model.parse_losses(run_forward(model, data, "loss"))
                         size = _batch_size(data)
-                        for name, value in log_vars.items():
-                            sums[name] = sums.get(name, 0.0) + value.detach().double().cpu() * size
+                        for name, value in log_vars.items():  # stays on the device: one transfer below
+                            sums[name] = sums.get(name, 0.0) + value.double() * size
                         count += size
         finally:
             model.train()
         names = list(sums)
-        totals = torch.stack([torch.as_tensor(sums[n], dtype=torch.float64) for n in names] +
-                             [torch.tensor(float(count), dtype=torch.float64)])
+        totals = torch.stack([sums[n] for n in names])
+        totals = torch.cat([totals, totals.new_tensor([float(count)])])
         dist.all_reduce(totals, op="sum")
-        means = {f"val/{n}": float(v) / max(float(totals[-1]), 1.0) for n, v in zip(names, totals[:-1])}
+        totals = totals.tolist()
+        means = {f"val/{n}": v / max(totals[-1], 1.0) for n, v in zip(names, totals)}
         for key, value in means.items():
             runner.message_hub.update_scalar(key, value)
         runner.logger.info(f"Epoch(val loss) [{runner.epoch + 1}]  " +

@@ -481,21 +481,17 @@ class Runner:
 
     def val(self) -> dict:
         """One validation pass (with ``load_from`` weights if set); returns the metrics."""
-        if self._val_loop is None:
-            raise RuntimeError("Runner has no validation set up: pass val_dataloader, val_cfg and val_evaluator")
-        loop = self.val_loop
-        self.call_hook("before_run")
-        self.load_or_resume()
-        with self._watchdog:
-            metrics = loop.run()
-        self.call_hook("after_run")
-        return metrics
+        return self._evaluate("val", "validation")
 
     def test(self) -> dict:
         """One test pass (with ``load_from`` weights if set); returns the metrics."""
-        if self._test_loop is None:
-            raise RuntimeError("Runner has no test set up: pass test_dataloader, test_cfg and test_evaluator")
-        loop = self.test_loop
+        return self._evaluate("test", "test")
+
+    def _evaluate(self, mode: str, what: str) -> dict:
+        if getattr(self, f"_{mode}_loop") is None:
+            raise RuntimeError(f"Runner has no {what} set up: pass {mode}_dataloader, {mode}_cfg and "
+                               f"{mode}_evaluator")
+        loop = getattr(self, f"{mode}_loop")
         self.call_hook("before_run")
         self.load_or_resume()
         with self._watchdog:

@@ -99,6 +99,18 @@ class AdaptivePadding(nn.Module):
         return F.pad(x, [pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2])
 
 
+def _window(kernel_size: IntPair, stride: Optional[IntPair], dilation: IntPair, padding: Union[int, str]):
+    """``(kernel, stride, dilation, padding, adaptive_padding)`` as pairs: a string padding
+    ('corner'/'same') becomes an AdaptivePadding and a conv padding of 0."""
+    kernel_size = to_2tuple(kernel_size)
+    stride = to_2tuple(stride if stride else kernel_size)
+    dilation = to_2tuple(dilation)
+    adaptive = None
+    if isinstance(padding, str):
+        adaptive, padding = AdaptivePadding(kernel_size, stride, dilation, padding), 0
+    return kernel_size, stride, dilation, to_2tuple(padding), adaptive
+
+
 def _conv_out_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
@@ -118,15 +130,8 @@ class PatchEmbed(BaseModule):
                  init_cfg=None):
         super().__init__(init_cfg)
         self.embed_dims = embed_dims
-        kernel_size = to_2tuple(kernel_size)
-        stride = to_2tuple(stride if stride is not None else kernel_size)
-        dilation = to_2tuple(dilation)
-        if isinstance(padding, str):
-            self.adaptive_padding = AdaptivePadding(kernel_size, stride, dilation, padding)
-            padding = 0
-        else:
-            self.adaptive_padding = None
-        padding = to_2tuple(padding)
+        kernel_size, stride, dilation, padding, self.adaptive_padding = _window(kernel_size, stride,
+                                                                               dilation, padding)
         self.projection = build_conv_layer(dict(type=conv_type), in_channels, embed_dims,
                                            kernel_size=kernel_size, stride=stride, padding=padding,
                                            dilation=dilation, bias=bias)
@@ -167,16 +172,9 @@ class PatchMerging(BaseModule):
                  init_cfg=None):
         super().__init__(init_cfg)
         self.in_channels, self.out_channels = in_channels, out_channels
-        kernel_size = to_2tuple(kernel_size)
-        stride = to_2tuple(stride if stride else kernel_size)
-        dilation = to_2tuple(dilation)
-        if isinstance(padding, str):
-            self.adaptive_padding = AdaptivePadding(kernel_size, stride, dilation, padding)
-            padding = 0
-        else:
-            self.adaptive_padding = None
-        self.sampler = nn.Unfold(kernel_size=kernel_size, dilation=dilation, padding=to_2tuple(padding),
-                                 stride=stride)
+        kernel_size, stride, dilation, padding, self.adaptive_padding = _window(kernel_size, stride,
+                                                                               dilation, padding)
+        self.sampler = nn.Unfold(kernel_size=kernel_size, dilation=dilation, padding=padding, stride=stride)
         sample_dims = kernel_size[0] * kernel_size[1] * in_channels
         self.norm = build_norm_layer(norm_cfg, sample_dims)[1] if norm_cfg is not None else None
         self.reduction = nn.Linear(sample_dims, out_channels, bias=bias)
