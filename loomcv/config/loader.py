@@ -26,7 +26,6 @@ from .config_dict import ConfigDict, Path, path_text
 BASE_KEY = "_base_"
 DELETE_KEY = "_delete_"
 SUFFIXES = (".py", ".yaml", ".yml", ".json")
-PACKAGE_ALIASES = {"mmpretrain": "loomcls", "mmcls": "loomcls", "mmengine": "loomcv", "mmcv": "loomcv"}
 _BASE_REF = re.compile(r"""(['"]?)\{\{\s*_base_\.([\w.]+)\s*\}\}\1""")
 
 Loaded = Tuple[Dict[str, Any], Dict[Path, str]]
@@ -34,9 +33,13 @@ Loaded = Tuple[Dict[str, Any], Dict[Path, str]]
 
 # --------------------------------------------------------------- locations
 def package_config_dir(package: str) -> str:
-    """The ``configs`` folder shipped inside an installed package."""
-    package = PACKAGE_ALIASES.get(package, package)
-    spec = importlib.util.find_spec(package)
+    """The shipped-configs folder of a toolbox (by scope, alias or package) or an installed package."""
+    from loomcv.registry.toolbox import find_toolbox, resolve_package
+    toolbox = find_toolbox(package)
+    if toolbox is not None and toolbox.configs_path() is not None:
+        return toolbox.configs_path()
+    name = resolve_package(package)
+    spec = importlib.util.find_spec(name) if name.isidentifier() else None
     if spec is None or not spec.submodule_search_locations:
         raise ConfigError(f"package {package!r} is not installed, so '{package}::' configs cannot be found")
     return osp.join(list(spec.submodule_search_locations)[0], "configs")
@@ -363,18 +366,15 @@ def _substitute_refs(value: Any, base: Dict[str, Any], path: str) -> Any:
     return value
 
 
-#: packages whose shipped ``configs`` folders bare config names are searched in
-CONFIG_PACKAGES = ("loomcls",)
-
-
 def shipped_configs() -> List[Tuple[str, str]]:
-    """``(path relative to its configs folder, full path)`` of every shipped config, bases excluded."""
+    """``(path relative to its configs folder, full path)`` of every shipped config, bases excluded.
+
+    The configs of every declared toolbox (:mod:`loomcv.registry.toolbox`).
+    """
+    from loomcv.registry.toolbox import config_packages
     configs = []
-    for package in CONFIG_PACKAGES:
-        try:
-            root = package_config_dir(package)
-        except ConfigError:
-            continue
+    for toolbox in config_packages():
+        root = toolbox.configs_path()
         for folder, _, files in os.walk(root):
             if "_base_" in osp.relpath(folder, root).split(os.sep):
                 continue
@@ -387,7 +387,7 @@ def find_config(name: str) -> str:
     """A config path from a path, ``pkg::sub/path.py``, or a bare shipped name.
 
     ``resnet18_8xb16_cifar10`` and ``resnet/resnet18_8xb16_cifar10.py`` are
-    looked up in the ``configs`` folders of :data:`CONFIG_PACKAGES`.
+    looked up in the shipped-configs folders of the declared toolboxes.
     """
     if "::" in name or osp.exists(name):
         return resolve_path(name)

@@ -4,9 +4,10 @@ See docs/registry.md. Nothing here imports torch.
 """
 
 from .build import build_from_cfg, check_arguments
-from .default_scope import SCOPE_ALIASES, DefaultScope, default_scope, init_default_scope, resolve_scope
+from .default_scope import DefaultScope, default_scope, init_default_scope, resolve_scope
 from .imports import import_custom_modules, import_modules_from_strings
 from .registry import Registry, split_scope_key
+from .toolbox import Toolbox, find_toolbox, register_toolbox, scope_aliases, toolboxes
 from .root import (DATA_SAMPLERS, DATASETS, EVALUATOR, FUNCTIONS, HOOKS, INFERENCERS, LOG_PROCESSORS,
                    LOOPS, METRICS, MODEL_WRAPPERS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS,
                    OPTIMIZERS, PARAM_SCHEDULERS, ROOT_REGISTRIES, RUNNER_CONSTRUCTORS, RUNNERS,
@@ -14,6 +15,7 @@ from .root import (DATA_SAMPLERS, DATASETS, EVALUATOR, FUNCTIONS, HOOKS, INFEREN
 
 __all__ = [
     "Registry", "build_from_cfg", "check_arguments", "split_scope_key", "DefaultScope",
-    "default_scope", "init_default_scope", "resolve_scope", "SCOPE_ALIASES",
+    "default_scope", "init_default_scope", "resolve_scope", "Toolbox", "toolboxes",
+    "find_toolbox", "register_toolbox", "scope_aliases",
     "import_custom_modules", "import_modules_from_strings", "ROOT_REGISTRIES", *ROOT_REGISTRIES,
 ]

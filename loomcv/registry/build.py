@@ -83,9 +83,32 @@ def unknown_type_message(registry: Any, type_name: str, cfg: Any) -> str:
     hits = closest(short, registry.visible_names(type_name))
     if hits:
         lines.append(f"  closest registered names: {', '.join(map(repr, hits))}")
+    elsewhere = _scopes_holding(registry, short) if scope is None else []
+    if elsewhere:
+        lines.append(f"  {short!r} is registered in scope {' and '.join(map(repr, elsewhere))}: set "
+                     f"default_scope = {elsewhere[0]!r} in the config, or write type='{elsewhere[0]}.{short}'.")
     lines.append("  If it is defined in your own code, import that module first, e.g. "
                  "custom_imports=dict(imports=['my_package.my_module']).")
     return "\n".join(lines)
+
+
+def _scopes_holding(registry: Any, name: str) -> list:
+    """Declared toolboxes whose registry of this kind holds ``name`` (imports their registries)."""
+    import importlib
+
+    from .toolbox import toolboxes
+    scopes = []
+    for toolbox in toolboxes().values():
+        try:
+            importlib.import_module(toolbox.registry)
+        except ImportError:
+            continue
+        child = registry.root.children.get(toolbox.scope)
+        if child is not None and child not in registry.search_order(name):
+            child.import_from_locations()
+            if name in child.module_dict:
+                scopes.append(toolbox.scope)
+    return scopes
 
 
 def _all_scopes(registry: Any) -> set:

@@ -1,28 +1,24 @@
 """The default scope: which project's registries an unscoped type name means.
 
-A config with ``default_scope = 'loomcls'`` makes ``type='ResNet'`` resolve in
-loomcls' registries first, then in their parents. The scope is process-global
+A config with ``default_scope = 'mmpretrain'`` makes ``type='ResNet'`` resolve
+in that toolbox's registries first, then in their parents. The scope is process-global
 state; :func:`default_scope` switches it for a block and restores it after.
 """
 
 import contextlib
 from typing import Dict, Iterator, Optional
 
-#: Names of OpenMMLab projects mapped to the loomcv package that replaces them,
-#: so configs written for those projects keep working unchanged.
-SCOPE_ALIASES: Dict[str, str] = {
-    "mmengine": "loomcv",
-    "mmcv": "loomcv",
-    "mmpretrain": "loomcls",
-    "mmcls": "loomcls",
-}
-
+from .toolbox import scope_aliases
 
 def resolve_scope(scope: Optional[str]) -> Optional[str]:
-    """The loomcv scope for ``scope``, following :data:`SCOPE_ALIASES`."""
+    """The scope that ``scope`` means: itself, or the toolbox that declares it as an alias.
+
+    ``'mmengine'``/``'mmcv'`` mean loomcv; a toolbox's aliases (see
+    :mod:`loomcv.registry.toolbox`) mean that toolbox.
+    """
     if scope is None:
         return None
-    return SCOPE_ALIASES.get(scope, scope)
+    return scope_aliases().get(scope, scope)
 
 
 class DefaultScope:
@@ -98,5 +94,5 @@ def init_default_scope(scope: str) -> DefaultScope:
 
 
 def default_scope(scope: Optional[str]):
-    """Context manager: ``with default_scope('loomcls'): MODELS.build(cfg)``."""
+    """Context manager: ``with default_scope('mmpretrain'): MODELS.build(cfg)``."""
     return DefaultScope.overwrite_default_scope(scope)

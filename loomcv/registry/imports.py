@@ -6,6 +6,8 @@ from typing import Optional, Sequence, Union
 
 from loomcv.errors import ConfigError
 
+from .toolbox import resolve_package
+
 
 def import_modules_from_strings(imports: Union[str, Sequence[str], None],
                                 allow_failed_imports: bool = False,
@@ -27,7 +29,7 @@ def import_modules_from_strings(imports: Union[str, Sequence[str], None],
     modules = []
     for name in imports:
         try:
-            modules.append(importlib.import_module(name))
+            modules.append(_import_module(name))
         except ImportError as err:
             if allow_failed_imports:
                 warnings.warn(f"{name} failed to import and is skipped{origin}: {err}", UserWarning)
@@ -36,6 +38,19 @@ def import_modules_from_strings(imports: Union[str, Sequence[str], None],
                 f"cannot import {name!r}{origin}: {err}. Check that the module is installed or "
                 f"on PYTHONPATH, or set allow_failed_imports=True to skip it.") from err
     return modules
+
+
+def _import_module(name: str):
+    """Import ``name``; if its top-level package is not installed but names a declared
+    toolbox (``'mmcls.models'`` where ``mmcls`` is an alias), import the toolbox's module."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as err:
+        top, dot, rest = name.partition(".")
+        package = resolve_package(top)
+        if err.name != top or package == top:
+            raise
+        return importlib.import_module(package + dot + rest)
 
 
 def import_custom_modules(custom_imports, source: Optional[str] = None) -> list:

@@ -3,7 +3,7 @@
 Each OpenMMLab-style project owns one registry per kind of component; a
 project's registries are children of loomcv's root ones. A child looks a name
 up in itself and then in its parents, and reaches a sibling project through the
-root with a scoped name such as ``'loomcls.ResNet'``.
+root with a scoped name such as ``'mmpretrain.ResNet'``.
 """
 
 import importlib
@@ -15,10 +15,11 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 from loomcv.errors import RegistryError
 
 from .default_scope import DefaultScope, resolve_scope
+from .toolbox import find_toolbox
 
 
 def split_scope_key(key: str) -> Tuple[Optional[str], str]:
-    """``'loomcls.ResNet'`` -> ``('loomcls', 'ResNet')``; no dot -> ``(None, key)``."""
+    """``'mmcls.ResNet'`` -> ``('mmcls', 'ResNet')``; no dot -> ``(None, key)``."""
     scope, dot, name = key.partition(".")
     return (scope, name) if dot else (None, key)
 
@@ -126,23 +127,26 @@ class Registry:
 
     # --------------------------------------------------------------- lookup
     def import_from_locations(self) -> None:
-        """Import the modules named in ``locations`` once, on first need."""
+        """Import the modules named in ``locations`` once, on first need.
+
+        A location that fails to import is an error naming the registry: a
+        registry whose modules are silently missing would only say later that
+        a well-known type is "not registered".
+        """
         if self._imported:
             return
         self._imported = True
-        try:
-            for location in self._locations:
-                try:
-                    importlib.import_module(location)
-                except ModuleNotFoundError as err:
-                    # A location whose package is not there (an optional part)
-                    # is skipped; a missing dependency *inside* it is an error.
-                    if err.name and (location == err.name or location.startswith(err.name + ".")):
-                        continue
-                    raise
-        except BaseException:
-            self._imported = False
-            raise
+        for location in self._locations:
+            try:
+                importlib.import_module(location)
+            except ImportError as err:
+                self._imported = False
+                raise RegistryError(
+                    f"registry {self._name!r} (scope {self._scope!r}) cannot import its location "
+                    f"{location!r}: {type(err).__name__}: {err}") from err
+            except BaseException:
+                self._imported = False
+                raise
 
     def _chain(self) -> Iterator["Registry"]:
         reg: Optional[Registry] = self
@@ -151,17 +155,22 @@ class Registry:
             reg = reg.parent
 
     def find_scope(self, scope: str) -> Optional["Registry"]:
-        """The registry of ``scope`` in this registry's tree, or None.
+        """The registry of ``scope`` (or an alias of it) in this registry's tree, or None.
 
-        An unknown scope triggers one import of ``<scope>.registry``, so that
-        ``'loomcls.ResNet'`` works before loomcls was imported by hand.
+        A scope not seen yet triggers one import of its registry module: the
+        one its toolbox declares (:mod:`loomcv.registry.toolbox`), else
+        ``<scope>.registry``, so ``'mmcls.ResNet'`` works before anything of
+        that toolbox was imported by hand.
         """
         scope = resolve_scope(scope)
         found = self._search_tree(scope)
         if found is None:
+            toolbox = find_toolbox(scope)
             try:
-                importlib.import_module(f"{scope}.registry")
-            except ImportError:
+                importlib.import_module(toolbox.registry if toolbox is not None else f"{scope}.registry")
+            except ModuleNotFoundError as err:
+                if toolbox is not None or not err.name or not f"{scope}.registry".startswith(err.name):
+                    raise  # a declared toolbox, or a registry module whose own imports fail
                 return None
             found = self._search_tree(scope)
         return found

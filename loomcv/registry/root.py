@@ -36,7 +36,7 @@ EVALUATOR = Registry("evaluator", scope="loomcv", locations=["loomcv.evaluator"]
 VISUALIZERS = Registry("visualizer", scope="loomcv", locations=["loomcv.visualization"])
 VISBACKENDS = Registry("vis backend", scope="loomcv", locations=["loomcv.visualization"])
 
-INFERENCERS = Registry("inferencer", scope="loomcv", locations=["loomcv.infer"])
+INFERENCERS = Registry("inferencer", scope="loomcv")
 FUNCTIONS = Registry("function", scope="loomcv", locations=_DATA)
 TASK_UTILS = Registry("task util", scope="loomcv")
 

@@ -1,6 +1,14 @@
-"""Data structures passed between pipeline, model and metrics."""
+"""Data structures passed between pipeline, model and metrics, shared by every task.
+
+Task-specific samples (classification's ``DataSample``, detection's
+``DetDataSample``) live in their toolboxes and build on these.
+"""
 
 from .base_data_element import BaseDataElement
-from .data_sample import DataSample, format_label, format_score
 
-__all__ = ["BaseDataElement", "DataSample", "format_label", "format_score"]
+__all__ = ["BaseDataElement"]
+
+
+def __getattr__(name: str):
+    from loomcv.registry.toolbox import moved_attribute
+    return moved_attribute(__name__, name)

@@ -7,8 +7,7 @@ from .auto_augment import (AUTOAUG_POLICIES, RANDAUG_POLICIES, AutoAugment, Auto
                            Brightness, ColorTransform, Contrast, Cutout, Equalize, GaussianBlur, Invert,
                            Posterize, RandAugment, Rotate, Sharpness, Shear, Solarize, SolarizeAdd, Translate)
 from .base import BaseTransform, cache_random_params, cache_randomness
-from .formatting import (Collect, ImageToTensor, PackInputs, ToNumpy, ToTensor, Transpose, image_to_chw,
-                         to_tensor)
+from .formatting import Collect, ImageToTensor, ToNumpy, ToTensor, Transpose, image_to_chw, to_tensor
 from .loading import LoadImageFromFile
 from .photometric import ColorJitter, Lighting, RandomErasing, RandomGrayscale
 from .processing import (CenterCrop, Normalize, Pad, RandomCrop, RandomFlip, RandomResize, RandomResizedCrop,
@@ -22,6 +21,11 @@ __all__ = [
     "RandomGrayscale", "Lighting", "RandomErasing", "BaseAugTransform", "AutoAugment", "RandAugment",
     "AUTOAUG_POLICIES", "RANDAUG_POLICIES", "Shear", "Translate", "Rotate", "AutoContrast", "Invert",
     "Equalize", "Solarize", "SolarizeAdd", "Posterize", "Contrast", "ColorTransform", "Brightness",
-    "Sharpness", "Cutout", "GaussianBlur", "PackInputs", "ToTensor", "ImageToTensor", "Transpose",
+    "Sharpness", "Cutout", "GaussianBlur", "ToTensor", "ImageToTensor", "Transpose",
     "ToNumpy", "Collect", "to_tensor", "image_to_chw",
 ]
+
+
+def __getattr__(name: str):
+    from loomcv.registry.toolbox import moved_attribute
+    return moved_attribute(__name__, name)

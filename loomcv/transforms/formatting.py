@@ -1,4 +1,4 @@
-"""Formatting: PackInputs (the MMPretrain 1.x last step) and the MMCV 1.x-era tensor transforms."""
+"""Formatting: results values to tensors and arrays (MMCV names)."""
 
 import numbers
 from typing import Any, Dict, Sequence, Tuple
@@ -7,7 +7,6 @@ import numpy as np
 import torch
 
 from loomcv.registry import TRANSFORMS
-from loomcv.structures import DataSample
 
 from .base import BaseTransform, check
 
@@ -38,53 +37,10 @@ def image_to_chw(img: Any) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
 
 
-def _keys(owner, keys) -> Tuple[str, ...]:
+def key_tuple(owner, keys) -> Tuple[str, ...]:
     keys = (keys,) if isinstance(keys, str) else tuple(keys)
     check(all(isinstance(k, str) for k in keys), owner, f"keys must be strings, got {keys!r}")
     return keys
-
-
-@TRANSFORMS.register_module()
-class PackInputs(BaseTransform):
-    """Pack a results dict into ``{'inputs': CHW tensor, 'data_samples': DataSample}``.
-
-    ``gt_label``/``gt_score`` become the sample's labels, ``algorithm_keys`` its
-    data fields and the present ``meta_keys`` its metainfo.
-    """
-
-    DEFAULT_META_KEYS = ("sample_idx", "img_path", "ori_shape", "img_shape", "scale_factor", "flip",
-                         "flip_direction")
-
-    def __init__(self, input_key: str = "img", algorithm_keys: Sequence[str] = (),
-                 meta_keys: Sequence[str] = DEFAULT_META_KEYS):
-        check(isinstance(input_key, str), self, f"input_key must be a str, got {input_key!r}")
-        self.input_key = input_key
-        self.algorithm_keys = _keys(self, algorithm_keys)
-        self.meta_keys = _keys(self, meta_keys)
-
-    @staticmethod
-    def format_input(value: Any) -> Any:
-        if isinstance(value, (list, tuple)):
-            return [PackInputs.format_input(v) for v in value]
-        return image_to_chw(value)
-
-    def transform(self, results: Dict) -> Dict:
-        packed = {}
-        if self.input_key in results:
-            packed["inputs"] = self.format_input(results[self.input_key])
-        sample = DataSample()
-        if "gt_label" in results:
-            sample.set_gt_label(results["gt_label"])
-        if "gt_score" in results:
-            sample.set_gt_score(results["gt_score"])
-        for key in self.algorithm_keys:
-            if key in results:
-                sample.set_field(results[key], key)
-        meta = {k: results[k] for k in self.meta_keys if k in results}
-        if meta:
-            sample.set_metainfo(meta)
-        packed["data_samples"] = sample
-        return packed
 
 
 @TRANSFORMS.register_module()
@@ -92,7 +48,7 @@ class ToTensor(BaseTransform):
     """Convert ``results[key]`` to a tensor for each of ``keys`` (MMCV 1.x)."""
 
     def __init__(self, keys: Sequence[str]):
-        self.keys = _keys(self, keys)
+        self.keys = key_tuple(self, keys)
 
     def transform(self, results: Dict) -> Dict:
         for key in self.keys:
@@ -105,7 +61,7 @@ class ImageToTensor(BaseTransform):
     """Convert HxWxC images under ``keys`` to CxHxW tensors (MMCV 1.x)."""
 
     def __init__(self, keys: Sequence[str]):
-        self.keys = _keys(self, keys)
+        self.keys = key_tuple(self, keys)
 
     def transform(self, results: Dict) -> Dict:
         for key in self.keys:
@@ -118,7 +74,7 @@ class Transpose(BaseTransform):
     """Transpose arrays (or tensors) under ``keys`` by ``order``."""
 
     def __init__(self, keys: Sequence[str], order: Sequence[int]):
-        self.keys = _keys(self, keys)
+        self.keys = key_tuple(self, keys)
         self.order = tuple(order)
 
     def transform(self, results: Dict) -> Dict:
@@ -134,7 +90,7 @@ class ToNumpy(BaseTransform):
     """Convert values under ``keys`` to numpy arrays (of ``dtype`` when given)."""
 
     def __init__(self, keys: Sequence[str], dtype: Any = None):
-        self.keys = _keys(self, keys)
+        self.keys = key_tuple(self, keys)
         self.dtype = dtype
 
     def transform(self, results: Dict) -> Dict:
@@ -151,8 +107,8 @@ class Collect(BaseTransform):
     """Keep only ``keys`` of the results (MMCV 1.x); with ``meta_keys`` also an ``img_metas`` dict."""
 
     def __init__(self, keys: Sequence[str], meta_keys: Sequence[str] = ()):
-        self.keys = _keys(self, keys)
-        self.meta_keys = _keys(self, meta_keys)
+        self.keys = key_tuple(self, keys)
+        self.meta_keys = key_tuple(self, meta_keys)
 
     def transform(self, results: Dict) -> Dict:
         missing = [k for k in self.keys if k not in results]

@@ -10,6 +10,7 @@ from loomcv.cli.browse_dataset import make_grid
 from loomcv.cli.main import main
 
 CONFIG = """
+default_scope = 'mmpretrain'  # a classification pipeline: PackInputs is MMPretrain's
 data_root = '{{fileDirname}}'
 train_pipeline = [
     dict(type='LoadImageFromFile'),

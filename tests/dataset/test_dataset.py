@@ -12,7 +12,7 @@ from loomcv.dataset import (BaseDataset, ClassBalancedDataset, ConcatDataset, De
                             RepeatDataset, build_dataloader, default_collate, pseudo_collate)
 from loomcv.errors import BuildArgumentError, ConfigError
 from loomcv.registry import DATASETS, FUNCTIONS
-from loomcv.structures import DataSample
+from loomcls.structures import DataSample
 
 TRAIN_PIPELINE = [
     dict(type="LoadImageFromFile"),

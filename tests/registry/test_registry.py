@@ -221,13 +221,26 @@ def test_lazy_locations_import_on_first_lookup(tmp_path, monkeypatch):
         "@REG.register_module()\nclass LazyPart:\n    pass\n")
     (tmp_path / "lazy_registry_holder.py").write_text(
         "from loomcv.registry import Registry\n"
-        "REG = Registry('lazy', scope='lazyscope', locations=['lazy_pkg.parts', 'lazy_pkg.absent'])\n")
+        "REG = Registry('lazy', scope='lazyscope', locations=['lazy_pkg.parts'])\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     import sys
     import lazy_registry_holder
     assert "lazy_pkg.parts" not in sys.modules
     assert lazy_registry_holder.REG.get("LazyPart").__name__ == "LazyPart"
     assert "lazy_pkg.parts" in sys.modules
+
+
+def test_a_location_that_fails_to_import_is_an_error_naming_the_registry(tmp_path, monkeypatch):
+    (tmp_path / "half_pkg").mkdir()
+    (tmp_path / "half_pkg" / "__init__.py").write_text("")
+    (tmp_path / "half_pkg" / "broken.py").write_text("import not_installed_dependency_xyz\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for location in ("half_pkg.absent", "half_pkg.broken"):
+        reg = Registry("half", scope=f"half_{location.rpartition('.')[2]}", locations=[location])
+        with pytest.raises(RegistryError, match=f"registry 'half'.*cannot import its location '{location}'"):
+            reg.get("Anything")
+        with pytest.raises(RegistryError):  # still an error on the next look-up, not a silent empty registry
+            reg.get("Anything")
 
 
 def test_repr_is_a_table():

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from loomcls.structures import DataSample as ClsDataSample
-from loomcv.structures import BaseDataElement, DataSample
+from loomcls.structures import DataSample
+from loomcv.structures import BaseDataElement
 
 
 def test_fields_metainfo_and_copies():

@@ -7,7 +7,7 @@ import torch
 
 from loomcv.errors import ConfigError
 from loomcv.registry import TRANSFORMS
-from loomcv.structures import DataSample
+from loomcls.structures import DataSample
 from loomcv.transforms import Compose
 
 

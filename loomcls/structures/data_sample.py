@@ -6,7 +6,7 @@ from typing import Sequence, Union
 import numpy as np
 import torch
 
-from .base_data_element import BaseDataElement
+from loomcv.structures import BaseDataElement
 
 LabelLike = Union[torch.Tensor, np.ndarray, Sequence[int], int]
 

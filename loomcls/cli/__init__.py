@@ -1,0 +1,1 @@
+"""loomcls' sub-commands of the ``loomcv`` command (declared in :mod:`loomcls.toolbox`)."""

@@ -1,0 +1,24 @@
+"""loomcls declares itself to loomcv here (entry point ``loomcv.toolboxes``).
+
+Kept free of heavy imports: loomcv reads it to learn scopes, configs and
+commands before anything of loomcls is needed.
+"""
+
+from loomcv.registry.toolbox import Toolbox
+
+_MOVED_TRANSFORMS = ("PackInputs",)
+
+TOOLBOX = Toolbox(
+    scope="loomcls",
+    aliases=("mmpretrain", "mmcls"),
+    commands={
+        "infer": ("loomcls.cli.infer", "classify images with a config and checkpoint; prints class names"),
+        "plot-confusion": ("loomcls.cli.plot_confusion",
+                           "draw the test-set confusion matrix of a checkpoint to a PNG"),
+    },
+    moved={
+        **{f"loomcv.structures.{name}": f"loomcls.structures.{name}"
+           for name in ("DataSample", "format_label", "format_score")},
+        **{f"loomcv.transforms.{name}": f"loomcls.datasets.transforms.{name}" for name in _MOVED_TRANSFORMS},
+    },
+)
