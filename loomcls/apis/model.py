@@ -57,7 +57,7 @@ def init_model(config, checkpoint: Optional[str] = None, device: Union[str, torc
     model = MODELS.build(model_cfg)
     dataset_meta = None
     if checkpoint is not None:
-        from loomcv.model.checkpoint import load_checkpoint
+        from loomcv.checkpoint import load_checkpoint
         ckpt = load_checkpoint(model, checkpoint, map_location="cpu")
         dataset_meta = (ckpt.get("meta") or {}).get("dataset_meta")
     if not dataset_meta:

@@ -78,8 +78,7 @@ def _source_kind(checkpoint: dict, filename: str) -> str:
 def convert(src: str, dst: str, to: str = None, prefix: str = None, drop_optimizer: bool = False,
             unsafe_pickle: bool = False) -> Tuple[str, List[str]]:
     """Convert ``src`` into ``dst``; returns (a one-line summary, what was left out)."""
-    from loomcv.model.checkpoint import _load_checkpoint, get_state_dict_from, take_prefix
-    from loomcv.runner.checkpoint import save_checkpoint, save_safetensors
+    from loomcv.checkpoint import _load_checkpoint, get_state_dict_from, save_checkpoint, save_safetensors, take_prefix
 
     src, dst = os.fspath(src), os.fspath(dst)
     to = to or ("safetensors" if dst.endswith(".safetensors") else "loomcv")

@@ -22,51 +22,53 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _train_length(cfg: Mapping, dataset_size: Optional[int], ngpus: int):
+    """``(by_epoch, max_epochs, max_iters, epoch_length)`` as the Runner's train loop would have them."""
     train_cfg = dict(cfg.get("train_cfg") or {})
     by_epoch = train_cfg.get("by_epoch", train_cfg.get("type", "EpochBasedTrainLoop") != "IterBasedTrainLoop")
     loader = dict(cfg.get("train_dataloader") or {})
+    epoch_length = None
+    if dataset_size:
+        batch = int(loader.get("batch_size", 1)) * ngpus
+        epoch_length = max(dataset_size // batch if loader.get("drop_last") else math.ceil(dataset_size / batch), 1)
     if by_epoch:
         if "max_epochs" not in train_cfg:
             raise ConfigError("train_cfg has no max_epochs; plot-lr needs the training length")
-        if not dataset_size:
+        if not epoch_length:
             raise ConfigError("epoch-based training: give --dataset-size N (samples per epoch)")
-        batch = int(loader.get("batch_size", 1)) * ngpus
-        epoch_length = dataset_size // batch if loader.get("drop_last") else math.ceil(dataset_size / batch)
-        return True, int(train_cfg["max_epochs"]), max(epoch_length, 1)
+        max_epochs = int(train_cfg["max_epochs"])
+        return True, max_epochs, max_epochs * epoch_length, epoch_length
     if "max_iters" not in train_cfg:
         raise ConfigError("train_cfg has no max_iters; plot-lr needs the training length")
-    return False, int(train_cfg["max_iters"]), None
+    return False, 1, int(train_cfg["max_iters"]), epoch_length  # an iteration-based loop counts one epoch
 
 
 def simulate(cfg: Mapping, dataset_size: Optional[int] = None, ngpus: int = 1) -> Dict[str, List[float]]:
-    """Per-iteration lr (and momentum, when the optimizer has one) of the first param group."""
+    """Per-iteration lr (and momentum, when the optimizer has one) of the first param group.
+
+    The schedulers are built and stepped by the functions training uses
+    (:func:`~loomcv.optim.build_param_schedulers`, :func:`~loomcv.optim.step_param_schedulers`),
+    and each value is read before its iteration runs, as the optimizer sees it.
+    """
     import torch.nn as nn
 
-    from loomcv.optim import build_optim_wrapper, build_param_schedulers
+    from loomcv.optim import build_optim_wrapper, build_param_schedulers, step_param_schedulers
 
     if "optim_wrapper" not in cfg:
         raise ConfigError("the config has no optim_wrapper (an MMCV 1.x 'optimizer' is translated "
                           "to it when the config is loaded)")
-    by_epoch, length, epoch_length = _train_length(cfg, dataset_size, ngpus)
+    by_epoch, max_epochs, max_iters, epoch_length = _train_length(cfg, dataset_size, ngpus)
     wrapper = build_optim_wrapper(nn.Linear(1, 1), cfg["optim_wrapper"])
-    wrappers = dict(wrapper.items()) if hasattr(wrapper, "items") else {"": wrapper}
-    first = next(iter(wrappers.values()))
-    schedulers = build_param_schedulers(
-        cfg.get("param_scheduler") or [], wrapper, epoch_length=epoch_length,
-        max_epochs=length if by_epoch else None, max_iters=None if by_epoch else length)
-    flat = [s for group in schedulers.values() for s in group] if isinstance(schedulers, dict) else schedulers
+    first = next(iter(dict(wrapper.items()).values())) if hasattr(wrapper, "items") else wrapper
+    schedulers = build_param_schedulers(cfg.get("param_scheduler"), wrapper, epoch_length=epoch_length,
+                                        max_epochs=max_epochs, max_iters=max_iters)
     lrs, momenta = [], []
-    epochs, per_epoch = (length, epoch_length) if by_epoch else (1, length)
+    epochs, per_epoch = (max_epochs, epoch_length) if by_epoch else (1, max_iters)
     for _ in range(epochs):
         for _ in range(per_epoch):
             lrs.append(first.get_lr()["lr"][0])
             momenta.append(first.get_momentum()["momentum"][0])
-            for s in flat:
-                if not s.by_epoch and not getattr(s, "need_val_args", False):
-                    s.step()
-        for s in flat:
-            if s.by_epoch and not getattr(s, "need_val_args", False):
-                s.step()
+            step_param_schedulers(schedulers, "iter")
+        step_param_schedulers(schedulers, "epoch")
     out = {"lr": lrs}
     if any(momenta):
         out["momentum"] = momenta

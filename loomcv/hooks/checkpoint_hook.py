@@ -154,9 +154,8 @@ class CheckpointHook(Hook):
             # recorded before saving, so a run resumed from this file knows it is the best so far
             hub.update_info(info_key, value)
             hub.update_info("best_ckpt" if key == "auto" else f"best_ckpt_{key}", path)
-            loop = runner.train_loop
             runner.save_checkpoint(self.out_dir, filename, save_optimizer=self.save_optimizer,
                                    save_param_scheduler=self.save_param_scheduler,
-                                   position=dict(epoch=loop.epoch, iter=loop.iter, inner_iter=loop.inner_iter))
+                                   position=runner.train_loop.state())
             runner.logger.info(f"The best checkpoint with {value:.4f} {metric_key} at {step} {unit} "
                                f"is saved to {filename}.")

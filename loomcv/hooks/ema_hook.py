@@ -8,7 +8,8 @@ from .hook import Hook
 
 
 def _unwrap(model):
-    return getattr(model, "module", model)
+    from loomcv.model.wrappers import unwrap_model
+    return unwrap_model(model)
 
 
 @HOOKS.register_module()
@@ -94,7 +95,7 @@ class EMAHook(Hook):
             self._swap_state_dict(checkpoint)  # the model gets its own weights back
             self.ema_model.load_state_dict(checkpoint["ema_state_dict"], strict=self.strict_load)
         else:  # load_from: the weights in the file become the starting average
-            from loomcv.model.checkpoint import get_state_dict_from, rename_keys
+            from loomcv.checkpoint import get_state_dict_from, rename_keys
             state = rename_keys(get_state_dict_from(checkpoint))
             own = self.ema_model.module.state_dict()
             # like the model, skip keys of another shape (a fine-tuned head); the runner's load report names them

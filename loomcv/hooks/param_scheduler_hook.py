@@ -7,13 +7,9 @@ from loomcv.registry import HOOKS
 from .hook import Hook
 
 
-def _schedulers(runner):
-    schedulers = runner.param_schedulers
-    if not schedulers:
-        return []
-    if isinstance(schedulers, dict):  # one list per optimizer of an OptimWrapperDict
-        return [s for group in schedulers.values() for s in group]
-    return list(schedulers)
+def _step(runner, event: str, metrics: Optional[dict] = None) -> None:
+    from loomcv.optim.scheduler.builder import step_param_schedulers
+    step_param_schedulers(runner.param_schedulers, event, metrics)
 
 
 @HOOKS.register_module()
@@ -21,23 +17,18 @@ class ParamSchedulerHook(Hook):
     """Iteration-based schedulers step after each iteration, epoch-based ones after each epoch.
 
     Schedulers that need a metric (``need_val_args``, e.g. ReduceOnPlateau) step after validation.
+    Which scheduler steps when is decided by :func:`loomcv.optim.step_param_schedulers`, which
+    ``loomcv plot-lr`` uses too.
     """
 
     priority = "LOW"
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs: Optional[dict] = None) -> None:
-        for scheduler in _schedulers(runner):
-            if not scheduler.by_epoch and not getattr(scheduler, "need_val_args", False):
-                scheduler.step()
+        _step(runner, "iter")
 
     def after_train_epoch(self, runner) -> None:
-        for scheduler in _schedulers(runner):
-            if scheduler.by_epoch and not getattr(scheduler, "need_val_args", False):
-                scheduler.step()
+        _step(runner, "epoch")
 
     def after_val_epoch(self, runner, metrics: Optional[dict] = None) -> None:
-        if not runner.train_loop_built:
-            return
-        for scheduler in _schedulers(runner):
-            if getattr(scheduler, "need_val_args", False):
-                scheduler.step(metrics)
+        if runner.train_loop_built:
+            _step(runner, "val", metrics)

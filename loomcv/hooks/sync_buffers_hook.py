@@ -18,7 +18,8 @@ class SyncBuffersHook(Hook):
     def _sync(self, runner) -> None:
         if not dist.is_distributed():
             return
-        model = getattr(runner.model, "module", runner.model)
+        from loomcv.model.wrappers import unwrap_model
+        model = unwrap_model(runner.model)
         world = dist.get_world_size()
         for buffer in model.buffers():
             if buffer.is_floating_point():

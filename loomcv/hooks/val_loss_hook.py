@@ -40,7 +40,8 @@ class ValLossHook(Hook):
     def after_train_epoch(self, runner) -> None:
         if not self.every_n_epochs(runner, self.interval):
             return
-        model = getattr(runner.model, "module", runner.model)
+        from loomcv.model.wrappers import unwrap_model
+        model = unwrap_model(runner.model)
         sums: Dict[str, torch.Tensor] = {}
         count = 0
         model.eval()

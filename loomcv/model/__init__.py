@@ -4,6 +4,8 @@ Importing this package registers every built-in model component (bricks in
 MODELS, initializers in WEIGHT_INITIALIZERS, wrappers in MODEL_WRAPPERS).
 """
 
+from loomcv.checkpoint import LoadReport, _load_checkpoint, load_checkpoint, load_state_dict
+
 from .averaged_model import BaseAveragedModel, ExponentialMovingAverage, MomentumAnnealingEMA
 from .base_model import BaseModel
 from .base_module import BaseModule, ModuleDict, ModuleList, Sequential
@@ -11,14 +13,13 @@ from .bricks import (GELU, Clamp, ConvModule, DepthwiseSeparableConvModule, Drop
                      HSigmoid, SELayer, Swish, build_activation_layer, build_conv_layer,
                      build_norm_layer, build_padding_layer, drop_path, infer_abbr, is_norm,
                      make_divisible)
-from .checkpoint import LoadReport, _load_checkpoint, load_checkpoint, load_state_dict
 from .data_preprocessor import BaseDataPreprocessor, ImgDataPreprocessor
 from .weight_init import (BaseInit, Caffe2XavierInit, ConstantInit, KaimingInit, NormalInit,
                           PretrainedInit, TruncNormalInit, UniformInit, XavierInit,
                           bias_init_with_prob, constant_init, initialize, kaiming_init, normal_init,
                           trunc_normal_init, uniform_init, update_init_info, xavier_init)
 from .wrappers import (LoomDistributedDataParallel, convert_sync_batchnorm, is_model_wrapper,
-                       revert_sync_batchnorm)
+                       revert_sync_batchnorm, unwrap_model)
 
 __all__ = [
     "BaseModule", "Sequential", "ModuleList", "ModuleDict", "BaseModel", "BaseDataPreprocessor",
@@ -32,5 +33,5 @@ __all__ = [
     "constant_init", "normal_init", "uniform_init", "kaiming_init", "xavier_init",
     "trunc_normal_init", "bias_init_with_prob",
     "LoomDistributedDataParallel", "is_model_wrapper", "convert_sync_batchnorm",
-    "revert_sync_batchnorm",
+    "revert_sync_batchnorm", "unwrap_model",
 ]

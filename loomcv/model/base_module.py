@@ -75,7 +75,7 @@ class BaseModule(nn.Module):
 
     def _log_init_record(self) -> None:
         lines = [f"{name}: {info}" for name, info in self.init_record]
-        from .checkpoint import _log
+        from loomcv.checkpoint.report import _log
 
         _log(f"parameter initialization of {type(self).__name__}:\n  " + "\n  ".join(lines),
              logging.DEBUG)

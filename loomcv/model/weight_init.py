@@ -14,10 +14,9 @@ from typing import Any, List, Mapping, Optional, Sequence, Union
 import torch
 import torch.nn as nn
 
+from loomcv.checkpoint import load_checkpoint
 from loomcv.errors import ConfigError, did_you_mean
 from loomcv.registry import WEIGHT_INITIALIZERS
-
-from .checkpoint import load_checkpoint
 
 # ---------------------------------------------------------------- functions
 

@@ -140,6 +140,18 @@ def is_model_wrapper(model: nn.Module) -> bool:
     return isinstance(model, tuple(classes))
 
 
+def unwrap_model(model: nn.Module) -> nn.Module:
+    """The model inside (possibly nested) wrappers registered in MODEL_WRAPPERS, or ``model`` itself.
+
+    The one place that strips DDP/DataParallel-style wrappers: saving, loading,
+    weight init, optimizer construction and hooks all see the same module.
+    Other modules with a ``.module`` attribute (an averaged model) are kept.
+    """
+    while is_model_wrapper(model):
+        model = model.module
+    return model
+
+
 class _BatchNormXd(_BatchNorm):
     """A BatchNorm for any input rank: what a SyncBatchNorm turns back into."""
 

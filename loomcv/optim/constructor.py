@@ -33,9 +33,9 @@ _NORMS = (_BatchNorm, _InstanceNorm, nn.GroupNorm, nn.LayerNorm)
 
 
 def _unwrap(model: nn.Module) -> nn.Module:
-    from loomcv.model import is_model_wrapper
+    from loomcv.model.wrappers import unwrap_model
 
-    return model.module if is_model_wrapper(model) else model
+    return unwrap_model(model)
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()

@@ -1,10 +1,11 @@
 """Loops: what the Runner runs for train, val and test.
 
 Train loops count epochs and iterations, call the hooks around each step and
-decide when to validate. They also know how to continue an interrupted epoch:
-``resume_position`` tells them how many batches of the current pass are done,
-and the RNG states saved with the checkpoint are restored once the data
-iterator for that pass exists, so the run goes on exactly as if never stopped.
+decide when to validate. Their position is ``state()`` (epoch, iter and the
+batches done in the current pass) and ``restore(state)`` puts it back: a
+restored loop continues the interrupted pass where it stopped, and the RNG
+states saved with the checkpoint are restored once the data iterator for that
+pass exists, so the run goes on exactly as if never stopped.
 """
 
 import bisect
@@ -83,7 +84,7 @@ class _TrainLoop(BaseLoop):
         self.val_begin = int(val_begin)
         self.val_interval = int(val_interval)
         self.stop_training = False
-        self.resume_position = 0
+        self._resume_position = 0  # batches of the current pass to skip when it starts (set by restore)
         self.rng_before_validation: Optional[dict] = None
         milestones, intervals = [0], [self.val_interval]
         for milestone, interval in sorted(dynamic_intervals or ()):
@@ -102,6 +103,19 @@ class _TrainLoop(BaseLoop):
     @property
     def inner_iter(self) -> int:
         return self._inner_iter
+
+    def state(self) -> dict:
+        """Where training stands: finished ``epoch``s and ``iter``s, ``inner_iter`` batches of this pass."""
+        return dict(epoch=self._epoch, iter=self._iter, inner_iter=self._inner_iter)
+
+    def restore(self, state: dict) -> None:
+        """Continue from ``state`` (as :meth:`state` gives it); the next pass starts after its
+        ``inner_iter`` batches."""
+        missing = [k for k in ("epoch", "iter") if k not in state]
+        if missing:
+            raise ValueError(f"{type(self).__name__}.restore: state needs epoch and iter, missing {missing}")
+        self._epoch, self._iter = int(state["epoch"]), int(state["iter"])
+        self._inner_iter = self._resume_position = int(state.get("inner_iter", 0))
 
     def _update_val_interval(self, progress: int) -> None:
         step = bisect.bisect(self._milestones, progress)
@@ -138,7 +152,7 @@ class _TrainLoop(BaseLoop):
 
     def _start_pass(self):
         """An iterator for the current pass; continues a resumed pass where it stopped."""
-        done, self.resume_position = self.resume_position, 0
+        done, self._resume_position = self._resume_position, 0
         if not done:  # resumed at a pass boundary: the state saved then precedes this iterator
             self.runner._restore_pending_rng()
         iterator = seek_iterator(self.dataloader, done)

@@ -8,8 +8,8 @@ import torch
 import torch.nn as nn
 
 from loomcv.cli.main import main
-from loomcv.model.checkpoint import _load_checkpoint, load_checkpoint
-from loomcv.runner.checkpoint import save_checkpoint
+from loomcv.checkpoint import _load_checkpoint, load_checkpoint
+from loomcv.checkpoint import save_checkpoint
 from loomcv.runner.randomness import get_rng_state
 
 pytestmark = pytest.mark.timeout(60)

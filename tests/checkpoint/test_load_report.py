@@ -14,7 +14,7 @@ import torch.nn as nn
 
 from loomcv.config import Config
 from loomcv.errors import CheckpointError
-from loomcv.model.checkpoint import LoadReport, load_checkpoint, load_state_dict, summarise_keys
+from loomcv.checkpoint import LoadReport, load_checkpoint, load_state_dict, summarise_keys
 from loomcv.registry import init_default_scope
 
 pytestmark = pytest.mark.timeout(60)

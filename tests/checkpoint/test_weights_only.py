@@ -12,7 +12,7 @@ import tiny_components as T  # noqa: E402
 
 from loomcv.config import Config  # noqa: E402
 from loomcv.runner import Runner  # noqa: E402
-from loomcv.runner.checkpoint import non_plain_values  # noqa: E402
+from loomcv.checkpoint import non_plain_values  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -11,7 +11,7 @@ import torch
 sys.path.insert(0, osp.join(osp.dirname(osp.dirname(__file__)), "runner"))
 import tiny_components as T  # noqa: E402
 
-from loomcv.model.checkpoint import _load_checkpoint  # noqa: E402
+from loomcv.checkpoint import _load_checkpoint  # noqa: E402
 from loomcv.runner import Runner  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from loomcv.errors import CheckpointError
-from loomcv.model.checkpoint import _load_checkpoint
-from loomcv.runner.checkpoint import find_latest_checkpoint, get_state_dict, save_checkpoint, write_latest_marker
+from loomcv.checkpoint import _load_checkpoint
+from loomcv.checkpoint import find_latest_checkpoint, get_state_dict, save_checkpoint, write_latest_marker
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -13,7 +13,7 @@ import tiny_components as T  # noqa: E402
 from loomcv.config import Config  # noqa: E402
 from loomcv.evaluator import BaseMetric  # noqa: E402
 from loomcv.logging import MessageHub  # noqa: E402
-from loomcv.model.checkpoint import _load_checkpoint  # noqa: E402
+from loomcv.checkpoint import _load_checkpoint  # noqa: E402
 from loomcv.registry import DATASETS, METRICS  # noqa: E402
 from loomcv.runner import Runner  # noqa: E402
 

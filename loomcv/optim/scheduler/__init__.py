@@ -1,6 +1,6 @@
 """Parameter schedulers (lr, momentum, any optimizer field) and their builder."""
 
-from .builder import build_param_scheduler, build_param_schedulers
+from .builder import build_param_scheduler, build_param_schedulers, iter_param_schedulers, step_param_schedulers
 from .legacy_scheduler import LegacyLR, LegacyMomentum
 from .lr_scheduler import *  # noqa: F401,F403  (ConstantLR, CosineAnnealingLR, ...)
 from .lr_scheduler import LR_SCHEDULERS
@@ -9,6 +9,6 @@ from .momentum_scheduler import MOMENTUM_SCHEDULERS, MomentumSchedulerMixin
 from .param_scheduler import *  # noqa: F401,F403
 from .param_scheduler import GENERIC, INF, _ParamScheduler
 
-__all__ = ["build_param_scheduler", "build_param_schedulers", "_ParamScheduler", "INF",
-           "MomentumSchedulerMixin", "LegacyLR", "LegacyMomentum", *LR_SCHEDULERS, *MOMENTUM_SCHEDULERS,
+__all__ = ["build_param_scheduler", "build_param_schedulers", "iter_param_schedulers", "step_param_schedulers",
+           "_ParamScheduler", "INF", "MomentumSchedulerMixin", "LegacyLR", "LegacyMomentum", *LR_SCHEDULERS, *MOMENTUM_SCHEDULERS,
            *(c.__name__ for c in GENERIC)]

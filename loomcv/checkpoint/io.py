@@ -1,0 +1,211 @@
+"""Checkpoint files: atomic writing, reading (local, http(s), ``.safetensors``), the latest marker.
+
+Saving writes a temporary file in the same folder, fsyncs it and renames it
+over the target, so a run killed while saving leaves the previous file whole.
+A checkpoint holds only tensors and plain Python values (numbers, strings,
+bools, None, lists, tuples, dicts), so ``torch.load(weights_only=True)``
+reads it in any torch version: :func:`save_checkpoint` refuses anything else
+by key path, and :func:`_load_checkpoint` never unpickles code unless asked.
+"""
+
+import json
+import os
+import os.path as osp
+import re
+import tempfile
+from collections import Counter, OrderedDict
+from contextlib import contextmanager
+from typing import Any, Dict, List, Optional
+
+import torch
+import torch.nn as nn
+
+from loomcv.errors import CheckpointError
+
+LAST_CHECKPOINT = "last_checkpoint"
+SAFETENSORS_META_KEY = "loomcv.meta"  # the safetensors header entry that holds ``meta`` as JSON
+
+# exact types only (a dict/tuple subclass such as ConfigDict or a namedtuple pickles its class);
+# the few library types here are on torch's weights_only allow-list
+PLAIN_VALUES = (type(None), bool, int, float, complex, str, bytes, torch.dtype, torch.device, torch.Size)
+PLAIN_MAPPINGS = (dict, OrderedDict, Counter)
+PLAIN_SEQUENCES = (list, tuple, set)
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return f"{type(err).__name__}: {text.splitlines()[0]}" if text else type(err).__name__
+
+
+# ------------------------------------------------------------------ writing
+
+
+def non_plain_values(value: Any, path: str = "checkpoint") -> List[str]:
+    """Key paths (``checkpoint['meta']['cfg']``) of values that are not tensors or plain data."""
+    if isinstance(value, torch.Tensor) and type(value) in (torch.Tensor, nn.Parameter):
+        return []
+    if type(value) in PLAIN_VALUES:
+        return []
+    if type(value) in PLAIN_MAPPINGS:
+        bad = [f"{path} has a key of type {type(k).__name__}: {k!r}" for k in value
+               if type(k) not in (str, int, float, bool, type(None))]
+        for key, item in value.items():
+            bad += non_plain_values(item, f"{path}[{key!r}]")
+        return bad
+    if type(value) in PLAIN_SEQUENCES:
+        return [b for i, item in enumerate(value) for b in non_plain_values(item, f"{path}[{i}]")]
+    return [f"{path} is a {type(value).__module__}.{type(value).__qualname__}"]
+
+
+def check_plain(checkpoint: Any, filename: str) -> None:
+    """Raise :class:`CheckpointError` naming every value ``weights_only=True`` could not load."""
+    bad = non_plain_values(checkpoint)
+    if bad:
+        shown = "\n  ".join(bad[:10]) + (f"\n  ... and {len(bad) - 10} more" if len(bad) > 10 else "")
+        raise CheckpointError(
+            f"refusing to save {filename!r}: a checkpoint may hold only tensors, numbers, strings, bools, "
+            f"None, lists, tuples and dicts (so torch.load(weights_only=True) can read it), but\n  {shown}\n"
+            "Store such values as their state_dict(), a string or a list instead.")
+
+
+@contextmanager
+def _atomic_file(filename: str):
+    """Yield a temporary path beside ``filename``; on success fsync and rename it over ``filename``."""
+    folder = osp.dirname(osp.abspath(filename))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{osp.basename(filename)}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, filename)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+    try:  # make the rename itself durable
+        dir_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:  # pragma: no cover - some filesystems refuse fsync on folders
+        pass
+
+
+def save_checkpoint(checkpoint: Dict[str, Any], filename: str) -> None:
+    """Write ``checkpoint`` to ``filename`` atomically, after checking it holds only plain data."""
+    check_plain(checkpoint, filename)
+    with _atomic_file(filename) as tmp:
+        torch.save(checkpoint, tmp)
+
+
+def save_safetensors(state_dict: Dict[str, torch.Tensor], filename: str, meta: Optional[dict] = None) -> None:
+    """Write weights as ``.safetensors`` (atomically); ``meta`` goes into the header as JSON.
+
+    Tensors sharing memory (tied weights) are copied, as the format requires.
+    """
+    from safetensors.torch import save_file
+
+    tensors, seen = OrderedDict(), set()
+    for key, value in state_dict.items():
+        if not isinstance(value, torch.Tensor):
+            raise CheckpointError(f"cannot write {filename!r}: state_dict[{key!r}] is a "
+                                  f"{type(value).__name__}, and .safetensors holds only tensors")
+        value = value.detach().cpu().contiguous()
+        storage = value.untyped_storage()
+        if storage.data_ptr() in seen or storage.nbytes() != value.numel() * value.element_size():
+            value = value.clone()
+        seen.add(value.untyped_storage().data_ptr())
+        tensors[key] = value
+    header = {"format": "pt"}
+    if meta is not None:
+        try:
+            header[SAFETENSORS_META_KEY] = json.dumps(meta)
+        except (TypeError, ValueError) as err:
+            raise CheckpointError(f"cannot write {filename!r}: its meta is not JSON ({err})") from err
+    with _atomic_file(filename) as tmp:
+        save_file(tensors, tmp, metadata=header)
+
+
+# ------------------------------------------------------------------ reading
+
+
+def _load_safetensors(filename: str, device) -> dict:
+    from safetensors import SafetensorError, safe_open
+    try:
+        with safe_open(filename, framework="pt", device=device) as f:
+            state_dict = OrderedDict((k, f.get_tensor(k)) for k in f.keys())
+            header = f.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as err:
+        raise CheckpointError(f"{filename!r} is not a readable .safetensors file ({_first_line(err)})") from err
+    if SAFETENSORS_META_KEY not in header:
+        return state_dict
+    try:
+        meta = json.loads(header[SAFETENSORS_META_KEY])
+    except ValueError as err:
+        raise CheckpointError(f"{filename!r}: the {SAFETENSORS_META_KEY!r} entry of its header is not "
+                              f"JSON ({_first_line(err)})") from err
+    return dict(meta=meta, state_dict=state_dict)
+
+
+def _load_checkpoint(filename: str, map_location="cpu", weights_only: bool = True) -> dict:
+    """Read a checkpoint file (local path, ``.safetensors`` or http(s) URL) into a dict.
+
+    ``weights_only=False`` unpickles arbitrary objects (MMEngine files with
+    HistoryBuffer or numpy values need it): use it only for files you trust.
+    """
+    filename = os.fspath(filename)
+    if filename.startswith(("http://", "https://")):
+        return torch.hub.load_state_dict_from_url(filename, map_location=map_location,
+                                                  weights_only=weights_only)
+    if not os.path.isfile(filename):
+        raise FileNotFoundError(f"checkpoint file {filename!r} does not exist")
+    if filename.endswith(".safetensors"):
+        return _load_safetensors(filename, map_location if isinstance(map_location, str) else "cpu")
+    try:
+        checkpoint = torch.load(filename, map_location=map_location, weights_only=weights_only)
+    except Exception as err:
+        if weights_only and "weights only load failed" in str(err).lower():
+            found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(err))
+            raise CheckpointError(
+                f"{filename!r} holds pickled Python objects"
+                + (f" ({found.group(1)})" if found else "")
+                + ", which torch.load(weights_only=True) refuses because unpickling them can run code. "
+                "If you trust the file, convert it once with `loomcv convert-checkpoint --unsafe-pickle "
+                f"{filename} OUT.pth` (or pass weights_only=False) and use the converted file.") from err
+        raise CheckpointError(
+            f"{filename!r} is not a readable PyTorch checkpoint ({_first_line(err)}); it may be truncated "
+            "or not a checkpoint at all. Expected a file written by torch.save (a state dict or a dict "
+            "with 'state_dict') or a .safetensors file.") from err
+    if not isinstance(checkpoint, dict):
+        raise CheckpointError(f"{filename!r} holds a {type(checkpoint).__name__}, not a checkpoint dict "
+                              "(a state dict or a dict with 'state_dict')")
+    return checkpoint
+
+
+# ------------------------------------------------------------------ the latest checkpoint
+
+
+def find_latest_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint named in ``work_dir/last_checkpoint``, or None."""
+    marker = osp.join(work_dir, LAST_CHECKPOINT)
+    if not osp.isfile(marker):
+        return None
+    with open(marker, encoding="utf-8") as f:
+        path = f.read().strip()
+    if path and not osp.isabs(path):
+        path = osp.join(work_dir, path)
+    return path if path and osp.isfile(path) else None
+
+
+def write_latest_marker(work_dir: str, checkpoint_path: str) -> None:
+    """Record ``checkpoint_path`` as the one ``resume='auto'`` picks up."""
+    marker = osp.join(work_dir, LAST_CHECKPOINT)
+    tmp = marker + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(checkpoint_path)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, marker)
