@@ -71,7 +71,7 @@ class InstanceData(BaseDataElement):
                 raise IndexError(f"InstanceData index {item} is out of range for {n} instances")
             item = int(item) % n
             return slice(item, item + 1)
-        if isinstance(item, (list, tuple)):
+        if isinstance(item, list):
             if not item:
                 item = np.zeros(0, dtype=np.int64)
             elif all(isinstance(i, (bool, np.bool_)) for i in item):
@@ -125,7 +125,10 @@ class InstanceData(BaseDataElement):
         """A field's value for a str; otherwise a new InstanceData holding the selected instances."""
         if isinstance(item, str):
             return getattr(self, item)
-        index = self._index_tensor(item) if not isinstance(item, slice) else item
+        if isinstance(item, slice) and item.step is not None and item.step < 0:
+            # tensors cannot take a negative step: select the same positions by index
+            item = torch.tensor(range(len(self))[item], dtype=torch.long)
+        index = item if isinstance(item, slice) else self._index_tensor(item)
         out = type(self)(metainfo=self.metainfo)
         for name, value in self.items():
             if isinstance(index, slice):

@@ -45,5 +45,5 @@ class LabelData(BaseDataElement):
             raise ValueError(f"LabelData.label_to_onehot: label {bad} is out of range for "
                              f"num_classes={num_classes} (valid: 0..{num_classes - 1})")
         onehot = label.new_zeros((int(num_classes),))
-        onehot[label] = 1
+        onehot[label.long()] = 1  # a uint8 index would be read as a mask
         return onehot

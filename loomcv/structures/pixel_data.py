@@ -57,7 +57,7 @@ class PixelData(BaseDataElement):
             raise TypeError(f"PixelData index must be a (rows, cols) pair of ints or slices, got {len(item)} items")
         shape = self.shape or (0, 0)
         spatial = []
-        for axis, (index, size) in enumerate(zip(item, shape)):
+        for axis, (index, size) in enumerate(zip(item, shape)):  # noqa: B905 (both hold 2)
             if isinstance(index, numbers.Integral) and not isinstance(index, bool):
                 if not -size <= index < size:
                     raise IndexError(f"PixelData index {index} is out of range for axis "
