@@ -5,8 +5,11 @@ Task-specific samples (classification's ``DataSample``, detection's
 """
 
 from .base_data_element import BaseDataElement
+from .instance_data import InstanceData
+from .label_data import LabelData
+from .pixel_data import PixelData
 
-__all__ = ["BaseDataElement"]
+__all__ = ["BaseDataElement", "InstanceData", "LabelData", "PixelData"]
 
 
 def __getattr__(name: str):
