@@ -110,3 +110,24 @@ def test_add_datasample_shows_nothing_by_default_and_logs_the_image(tmp_path):
     vis.add_datasample("val_img", image, step=5)
     saved = cv2.imread(str(tmp_path / "vis_data" / "vis_image" / "val_img_5.png"))[..., ::-1]
     np.testing.assert_array_equal(saved, image)
+
+
+def test_docs_picture_is_what_the_example_draws(tmp_path, monkeypatch):
+    """docs/logging_and_visualization.md shows a picture; it must match what its example writes."""
+    import re
+    import warnings
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    page = (docs / "logging_and_visualization.md").read_text(encoding="utf-8")
+    picture = re.search(r"!\[drawing example\]\((.+?)\)", page).group(1)
+    example = next(b for b in re.findall(r"```python\n(.*?)```", page, flags=re.S) if "demo_0.png" in b)
+    monkeypatch.chdir(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exec(compile(example, "logging_and_visualization.md", "exec"), {})
+    written = cv2.imread(str(tmp_path / "run2" / "vis_data" / "vis_image" / "demo_0.png"))
+    shown = cv2.imread(str(docs / picture))
+    assert shown is not None and shown.shape == written.shape
+    # fonts may differ from machine to machine; everything else is the same pixels
+    assert np.abs(shown.astype(int) - written.astype(int)).mean() < 2
