@@ -1,6 +1,10 @@
-"""Visualization: the Visualizer and its backends (local files, TensorBoard, MLflow)."""
+"""Visualization: the Visualizer (drawing on images, matplotlib/OpenCV) and its
+backends (local files, TensorBoard, MLflow)."""
 
 from .backends import BaseVisBackend, LocalVisBackend, MLflowVisBackend, TensorboardVisBackend
+from .colors import color_str2rgb, color_val_matplotlib
+from .featmap import convert_overlay_heatmap
 from .visualizer import Visualizer
 
-__all__ = ["BaseVisBackend", "LocalVisBackend", "MLflowVisBackend", "TensorboardVisBackend", "Visualizer"]
+__all__ = ["BaseVisBackend", "LocalVisBackend", "MLflowVisBackend", "TensorboardVisBackend", "Visualizer",
+           "color_str2rgb", "color_val_matplotlib", "convert_overlay_heatmap"]

@@ -127,3 +127,64 @@ def test_subclass_instance_is_current_for_base():
     assert Visualizer.get_current_instance() is plain
     with pytest.raises(RuntimeError, match="no OtherVis has been created"):
         type("OtherVis", (Visualizer,), {}).get_current_instance()
+
+
+def drawn_picture():
+    """A small drawn image (a box and a mask over noise), as a task visualizer would log."""
+    vis = Visualizer("picture", image=np.random.default_rng(3).integers(0, 256, (20, 28, 3), dtype=np.uint8))
+    mask = np.zeros((20, 28), bool)
+    mask[2:6, 3:9] = True
+    return vis.draw_bboxes(np.array([4, 4, 20, 16]), edge_colors="r").draw_binary_masks(mask).get_image()
+
+
+def test_local_backend_png_reads_back_equal(tmp_path):
+    image = drawn_picture()
+    vis = Visualizer("local_png", vis_backends=[dict(type="LocalVisBackend")], save_dir=str(tmp_path))
+    vis.add_image("pred", image, step=12)
+    path = tmp_path / "vis_data" / "vis_image" / "pred_12.png"   # MMEngine's layout
+    np.testing.assert_array_equal(cv2.imread(str(path), cv2.IMREAD_UNCHANGED)[..., ::-1], image)
+
+
+def test_tensorboard_image_summary_holds_the_pixels(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    image = drawn_picture()
+    vis = Visualizer("tb_png", vis_backends=[dict(type="TensorboardVisBackend")], save_dir=str(tmp_path))
+    vis.add_image("val/pred", image, step=3)
+    vis.close()
+    acc = EventAccumulator(str(tmp_path / "vis_data"))
+    acc.Reload()
+    assert acc.Tags()["images"] == ["val/pred"]
+    event = acc.Images("val/pred")[0]
+    assert (event.step, event.height, event.width) == (3, 20, 28)
+    decoded = cv2.imdecode(np.frombuffer(event.encoded_image_string, np.uint8), cv2.IMREAD_UNCHANGED)
+    np.testing.assert_array_equal(decoded[..., :3][..., ::-1], image)   # HWC RGB, not transposed
+
+
+def test_mlflow_image_artifact(tmp_path):
+    mlflow = pytest.importorskip("mlflow")   # optional extra: loomcv[mlflow]
+    image = drawn_picture()
+    vis = Visualizer("mlflow_png", save_dir=str(tmp_path), vis_backends=[dict(type="MLflowVisBackend")])
+    vis.add_image("pred", image, step=2)
+    run_id = mlflow.active_run().info.run_id
+    vis.close()
+    client = mlflow.tracking.MlflowClient("file://" + str(tmp_path / "vis_data" / "mlruns"))
+    assert "pred_2.png" in {a.path for a in client.list_artifacts(run_id)}
+    local = client.download_artifacts(run_id, "pred_2.png", str(tmp_path))
+    np.testing.assert_array_equal(cv2.imread(local)[..., ::-1], image)
+
+
+def test_mlflow_missing_named_for_images_too(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "mlflow", None)
+    backend = MLflowVisBackend(str(tmp_path))
+    with pytest.raises(ImportError, match=r"pip install loomcv\[mlflow\]"):
+        backend.add_image("x", np.zeros((2, 2, 3), np.uint8))
+
+
+def test_visualizer_arguments_are_checked_at_build():
+    from loomcv.errors import BuildArgumentError
+
+    with pytest.raises(BuildArgumentError, match="Visualizer got an unexpected argument 'fig_cfg'"):
+        VISUALIZERS.build(dict(type="Visualizer", name="bad_arg", fig_cfg={}))
+    with pytest.raises(TypeError, match="fig_save_cfg must be a dict"):
+        Visualizer("bad_cfg", fig_save_cfg=3)
