@@ -47,7 +47,8 @@ class MaxIoUAssigner(BaseAssigner):
     def __init__(self, pos_iou_thr: float, neg_iou_thr: Union[float, Tuple[float, float]],
                  min_pos_iou: float = .0, gt_max_assign_all: bool = True, ignore_iof_thr: float = -1,
                  ignore_wrt_candidates: bool = True, match_low_quality: bool = True,
-                 gpu_assign_thr: float = -1, iou_calculator: dict = dict(type="BboxOverlaps2D")) -> None:
+                 gpu_assign_thr: float = -1,
+                 iou_calculator: dict = dict(type="BboxOverlaps2D")) -> None:  # noqa: B006 (built from a copy)
         if isinstance(neg_iou_thr, (tuple, list)):
             if len(neg_iou_thr) != 2:
                 raise ValueError(f"MaxIoUAssigner: neg_iou_thr must be a float or a (low, high) pair, "
