@@ -16,27 +16,29 @@ from torch import Tensor
 
 NMS_TYPES = ("nms",)
 
-# Bound on the floats of one IoU block, so thousands of boxes never need an
-# N x N float matrix (only an N x N bool one).
-_BLOCK_ELEMENTS = 1 << 22
+# Rows of the IoU matrix computed at once: bounds the float temporaries, and
+# lets each block skip the columns left of it (only j > i is ever read).
+_BLOCK_ROWS = 256
 
 
 def _suppression_matrix(boxes: Tensor, iou_threshold: float, offset: int) -> Tensor:
-    """``sup[i, j]``: IoU of sorted boxes i and j is above the threshold."""
-    x1, y1, x2, y2 = boxes.unbind(-1)
+    """``sup[i, j]`` for ``j > i``: IoU of sorted boxes i and j is above the threshold.
+
+    Entries on and below the diagonal are left False; the greedy pass never reads them.
+    """
+    x1, y1, x2, y2 = (c.contiguous() for c in boxes.unbind(-1))
     areas = (x2 - x1 + offset) * (y2 - y1 + offset)
     n = boxes.size(0)
-    rows = max(1, _BLOCK_ELEMENTS // max(n, 1))
-    blocks = []
-    for start in range(0, n, rows):
-        sl = slice(start, start + rows)
-        w = (torch.min(x2[sl, None], x2[None]) - torch.max(x1[sl, None], x1[None]) + offset).clamp(min=0)
-        h = (torch.min(y2[sl, None], y2[None]) - torch.max(y1[sl, None], y1[None]) + offset).clamp(min=0)
-        inter = w * h
+    sup = torch.zeros((n, n), dtype=torch.bool, device=boxes.device)
+    for start in range(0, n, _BLOCK_ROWS):
+        rows, cols = slice(start, start + _BLOCK_ROWS), slice(start, n)
+        w = torch.minimum(x2[rows, None], x2[None, cols]).sub_(torch.maximum(x1[rows, None], x1[None, cols]))
+        h = torch.minimum(y2[rows, None], y2[None, cols]).sub_(torch.maximum(y1[rows, None], y1[None, cols]))
+        inter = w.add_(offset).clamp_(min=0).mul_(h.add_(offset).clamp_(min=0))
         # Same operation order as mmcv's kernels: inter / ((area_i + area_j) - inter).
-        iou = inter / (areas[sl, None] + areas[None] - inter)
-        blocks.append(iou > iou_threshold)
-    return torch.cat(blocks, 0)
+        union = (areas[rows, None] + areas[None, cols]).sub_(inter)
+        sup[rows, cols] = inter.div_(union) > iou_threshold
+    return sup
 
 
 def _greedy_keep(boxes: Tensor, scores: Tensor, iou_threshold: float, offset: int) -> Tensor:
