@@ -63,7 +63,8 @@ def retinanet_anchors(device):
 def test_anchors_valid_flags_and_sparse_priors_on_the_device():
     gen, sizes, cpu = retinanet_anchors("cpu")
     _, _, gpu = retinanet_anchors(CUDA)
-    assert all(g.is_cuda and torch.equal(g.cpu(), c) for g, c in zip(gpu, cpu))
+    assert len(gpu) == len(cpu) == 5
+    assert all(g.is_cuda and torch.equal(g.cpu(), c) for g, c in zip(gpu, cpu))  # noqa: B905 (py3.9)
     flags = gen.valid_flags(sizes, (797, 1199, 3), device=CUDA)
     assert all(f.is_cuda for f in flags)
     assert torch.equal(flags[0].cpu(), gen.valid_flags(sizes, (797, 1199, 3), device="cpu")[0])
