@@ -1,0 +1,3 @@
+"""loomdet: object detection on loomcv."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Detection data structures; box helpers live in :mod:`loomdet.structures.bbox`."""
