@@ -3,12 +3,13 @@
 See docs/data.md. Names and arguments follow MMCV 2.x / MMPretrain 1.x.
 """
 
+from loomcv.legacy.moved import moved_names
+
 from .auto_augment import (AUTOAUG_POLICIES, RANDAUG_POLICIES, AutoAugment, AutoContrast, BaseAugTransform,
                            Brightness, ColorTransform, Contrast, Cutout, Equalize, GaussianBlur, Invert,
                            Posterize, RandAugment, Rotate, Sharpness, Shear, Solarize, SolarizeAdd, Translate)
 from .base import BaseTransform, cache_random_params, cache_randomness
-from .formatting import (Collect, ImageToTensor, PackInputs, ToNumpy, ToTensor, Transpose, image_to_chw,
-                         to_tensor)
+from .formatting import ImageToTensor, PackInputs, ToNumpy, ToTensor, Transpose, image_to_chw, to_tensor
 from .loading import LoadImageFromFile
 from .photometric import ColorJitter, Lighting, RandomErasing, RandomGrayscale
 from .processing import (CenterCrop, Normalize, Pad, RandomCrop, RandomFlip, RandomResize, RandomResizedCrop,
@@ -23,5 +24,8 @@ __all__ = [
     "AUTOAUG_POLICIES", "RANDAUG_POLICIES", "Shear", "Translate", "Rotate", "AutoContrast", "Invert",
     "Equalize", "Solarize", "SolarizeAdd", "Posterize", "Contrast", "ColorTransform", "Brightness",
     "Sharpness", "Cutout", "GaussianBlur", "PackInputs", "ToTensor", "ImageToTensor", "Transpose",
-    "ToNumpy", "Collect", "to_tensor", "image_to_chw",
+    "ToNumpy", "to_tensor", "image_to_chw",
 ]
+
+# Collect (the MMCV 1.x last pipeline step) moved to loomcv.legacy.transforms
+__getattr__ = moved_names(__name__, {"Collect": "loomcv.legacy.transforms"})

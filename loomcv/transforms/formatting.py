@@ -1,4 +1,7 @@
-"""Formatting: PackInputs (the MMPretrain 1.x last step) and the MMCV 1.x-era tensor transforms."""
+"""Formatting: PackInputs (the MMPretrain 1.x last step) and the tensor/array conversions.
+
+The MMCV 1.x-only ``Collect`` lives in :mod:`loomcv.legacy.transforms`.
+"""
 
 import numbers
 from typing import Any, Dict, Sequence, Tuple
@@ -144,21 +147,3 @@ class ToNumpy(BaseTransform):
                 value = value.detach().cpu().numpy()
             results[key] = np.asarray(value, dtype=self.dtype)
         return results
-
-
-@TRANSFORMS.register_module()
-class Collect(BaseTransform):
-    """Keep only ``keys`` of the results (MMCV 1.x); with ``meta_keys`` also an ``img_metas`` dict."""
-
-    def __init__(self, keys: Sequence[str], meta_keys: Sequence[str] = ()):
-        self.keys = _keys(self, keys)
-        self.meta_keys = _keys(self, meta_keys)
-
-    def transform(self, results: Dict) -> Dict:
-        missing = [k for k in self.keys if k not in results]
-        if missing:
-            raise KeyError(f"Collect: keys {missing} are not in the results (keys: {list(results)})")
-        out = {k: results[k] for k in self.keys}
-        if self.meta_keys:
-            out["img_metas"] = {k: results[k] for k in self.meta_keys if k in results}
-        return out
