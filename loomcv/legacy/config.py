@@ -6,6 +6,8 @@ A config with the old top-level keys (``data``, ``optimizer``,
 when it is loaded. Every translated value remembers the legacy key it came
 from, so ``loomcv print-config --translated --explain`` shows it. A legacy key
 or value this module cannot translate faithfully is an error that names it.
+``lr_config``/``momentum_config`` policies translate as the table in
+:mod:`loomcv.legacy.policies` says. No torch: loading a config imports this.
 """
 
 import copy

@@ -21,7 +21,7 @@ from loomcv.optim.scheduler.momentum_scheduler import MomentumSchedulerMixin
 from loomcv.optim.scheduler.param_scheduler import INF, _ParamScheduler, _param_groups, anneal
 from loomcv.registry import PARAM_SCHEDULERS
 
-from .policies import FLOOR_NAMES, POLICIES, REQUIRED, WARMUPS, Policy, policies_of
+from .policies import FLOOR_NAMES, POLICIES, REQUIRED, WARMUPS, policies_of
 
 
 def _per_group(value: Any, n: int, name: str) -> List[float]:
@@ -48,13 +48,11 @@ class _LegacySchedule(_ParamScheduler):
                  begin: int = 0, end: int = INF, last_step: int = -1, by_epoch: bool = False,
                  verbose: bool = False, **policy_args):
         name = type(self).__name__
-        table = policies_of(self.updater)
-        canonical = {p.lower(): p for p in table}
-        if not isinstance(policy, str) or policy.lower() not in canonical:
-            raise ConfigError(f"{name}: unknown policy {policy!r} (known: {', '.join(table)})")
-        found: Policy = table[canonical[policy.lower()]]
+        found = POLICIES.get(policy.lower()) if isinstance(policy, str) else None
+        defaults = found.arguments(self.updater) if found is not None else None
+        if defaults is None:
+            raise ConfigError(f"{name}: unknown policy {policy!r} (known: {', '.join(policies_of(self.updater))})")
         self.policy = found.name
-        defaults = found.arguments(self.updater)
         extra = sorted(set(policy_args) - set(defaults))
         if extra:
             raise ConfigError(f"{name}(policy={self.policy!r}) got unknown arguments {', '.join(extra)} "
@@ -114,6 +112,9 @@ class _LegacySchedule(_ParamScheduler):
             if self.run_iters // args["cyclic_times"] < 1:
                 raise ConfigError(f"{type(self).__name__}: {args['cyclic_times']} cycles do not fit in "
                                   f"{self.run_iters} iterations")
+        if self.policy == "CosineRestart" and len(args["periods"]) != len(args["restart_weights"]):
+            raise ConfigError(f"{type(self).__name__}: CosineRestart needs one restart_weights entry per period, "
+                              f"got periods={args['periods']!r}, restart_weights={args['restart_weights']!r}")
         if "anneal_strategy" in args and args["anneal_strategy"] not in ("cos", "linear"):
             raise ConfigError(f"{type(self).__name__}: anneal_strategy must be 'cos' or 'linear', got "
                               f"{args['anneal_strategy']!r}")

@@ -326,6 +326,7 @@ def test_resume_mid_run_continues_the_same_curve(lr_config, momentum_config, opt
     (dict(policy="fixed", by_epoch=True), "convert_to_iter_based=True"),
     (dict(policy="fixed", warmup="cosine", warmup_iters=2), "warmup must be one of constant, linear, exp"),
     (dict(policy="OneCycle", max_lr=1.0, total_steps=10), r"total_steps \(10\) must be at least the run length"),
+    (dict(policy="CosineRestart", periods=[10, 20], min_lr=0.0, per_epoch=False), "one restart_weights entry per period"),
 ])
 def test_legacy_scheduler_arguments_are_checked(kwargs, message):
     import torch
