@@ -48,7 +48,8 @@ class Policy:
     floor: bool = False                       # needs exactly one of min_<v> and min_<v>_ratio
     #: the floor the config translation fills in (min_<v>=value) when the config gives neither
     translated_floor: Optional[float] = None
-    #: (arguments with defaults, run) -> the main native scheduler, {} for none, None if not exact
+    #: (arguments with defaults, run) -> the main native scheduler; {} when the warmup alone is exact
+    #: (fixed), None when no native form is
     native: Optional[Callable[[Dict[str, Any], _Run], Optional[Dict[str, Any]]]] = None
 
     def arguments(self, updater: str) -> Optional[Mapping[str, Any]]:
