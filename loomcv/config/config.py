@@ -55,7 +55,7 @@ class Config:
         """Load a ``.py``/``.yaml``/``.yml``/``.json`` file (or ``pkg::path``) with its bases.
 
         A config in the MMCV 1.x dialect is translated to the native schema
-        unless ``translate_legacy`` is False (see :mod:`loomcv.config.legacy`).
+        unless ``translate_legacy`` is False (see :mod:`loomcv.legacy.config`).
         ``cfg_options`` (``--cfg-options``) are merged in the dialect they
         name: on a legacy config, ``data.samples_per_gpu=8`` is applied before
         the translation and ``train_cfg.max_epochs=1`` after it.
@@ -72,7 +72,7 @@ class Config:
         if not translate_legacy:
             cfg.merge_from_dict(options)
             return cfg
-        from .legacy import LEGACY_KEYS, is_legacy, maybe_translate
+        from loomcv.legacy.config import LEGACY_KEYS, is_legacy, maybe_translate
         if is_legacy(values):
             early = {k: v for k, v in options.items()
                      if str(_split_key(k)[0]) in values or str(_split_key(k)[0]) in LEGACY_KEYS}

@@ -1,5 +1,7 @@
 """Hooks: code the Runner calls at fixed points of a run (see docs/runner_and_hooks.md)."""
 
+from loomcv.legacy.moved import moved_names
+
 from .checkpoint_hook import CheckpointHook
 from .early_stopping_hook import EarlyStoppingHook
 from .ema_hook import EMAHook
@@ -13,8 +15,10 @@ from .profiler_hook import ProfilerHook
 from .runtime_info_hook import RuntimeInfoHook
 from .sampler_seed_hook import DistSamplerSeedHook
 from .sync_buffers_hook import SyncBuffersHook
-from .val_loss_hook import ValLossHook
 
 __all__ = ["Hook", "STAGES", "Priority", "get_priority", "RuntimeInfoHook", "IterTimerHook", "LoggerHook",
            "ParamSchedulerHook", "CheckpointHook", "DistSamplerSeedHook", "EMAHook", "EmptyCacheHook",
-           "SyncBuffersHook", "ProfilerHook", "EarlyStoppingHook", "ValLossHook"]
+           "SyncBuffersHook", "ProfilerHook", "EarlyStoppingHook"]
+
+# ValLossHook (MMCV 1.x's ('val', n) workflow phases) moved to loomcv.legacy.hooks
+__getattr__ = moved_names(__name__, {"ValLossHook": "loomcv.legacy.hooks"})

@@ -1,4 +1,4 @@
-"""Hook priorities: a smaller number runs earlier; names follow seed 004's table."""
+"""Hook priorities: a smaller number runs earlier; names follow MMCV's Priority table."""
 
 from enum import Enum
 from typing import Union

@@ -4,6 +4,8 @@ Importing this package registers every torch.optim optimizer in OPTIMIZERS,
 the wrappers and constructor, and all schedulers in PARAM_SCHEDULERS.
 """
 
+from loomcv.legacy.moved import moved_names
+
 from .constructor import DefaultOptimWrapperConstructor, build_optim_wrapper
 from .optim_wrapper import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
 from .optimizers import TORCH_OPTIMIZERS
@@ -12,3 +14,6 @@ from .scheduler import __all__ as _scheduler_names
 
 __all__ = ["OptimWrapper", "AmpOptimWrapper", "OptimWrapperDict", "DefaultOptimWrapperConstructor",
            "build_optim_wrapper", "TORCH_OPTIMIZERS", *_scheduler_names]
+
+# the MMCV 1.x closed-form schedulers moved to loomcv.legacy.schedulers
+__getattr__ = moved_names(__name__, dict.fromkeys(("LegacyLR", "LegacyMomentum"), "loomcv.legacy.schedulers"))

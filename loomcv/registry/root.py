@@ -14,12 +14,12 @@ _DATA = ["loomcv.dataset"]
 RUNNERS = Registry("runner", scope="loomcv", locations=_RUNNER)
 RUNNER_CONSTRUCTORS = Registry("runner constructor", scope="loomcv", locations=_RUNNER)
 LOOPS = Registry("loop", scope="loomcv", locations=_RUNNER)
-HOOKS = Registry("hook", scope="loomcv", locations=["loomcv.hooks"])
+HOOKS = Registry("hook", scope="loomcv", locations=["loomcv.hooks", "loomcv.legacy.hooks"])
 LOG_PROCESSORS = Registry("log processor", scope="loomcv", locations=_RUNNER)
 
 DATASETS = Registry("dataset", scope="loomcv", locations=_DATA)
 DATA_SAMPLERS = Registry("data sampler", scope="loomcv", locations=_DATA)
-TRANSFORMS = Registry("transform", scope="loomcv", locations=["loomcv.transforms"])
+TRANSFORMS = Registry("transform", scope="loomcv", locations=["loomcv.transforms", "loomcv.legacy.transforms"])
 
 MODELS = Registry("model", scope="loomcv", locations=_MODEL)
 MODEL_WRAPPERS = Registry("model wrapper", scope="loomcv", locations=_MODEL)
@@ -28,7 +28,7 @@ WEIGHT_INITIALIZERS = Registry("weight initializer", scope="loomcv", locations=_
 OPTIMIZERS = Registry("optimizer", scope="loomcv", locations=_OPTIM)
 OPTIM_WRAPPERS = Registry("optim wrapper", scope="loomcv", locations=_OPTIM)
 OPTIM_WRAPPER_CONSTRUCTORS = Registry("optim wrapper constructor", scope="loomcv", locations=_OPTIM)
-PARAM_SCHEDULERS = Registry("parameter scheduler", scope="loomcv", locations=_OPTIM)
+PARAM_SCHEDULERS = Registry("parameter scheduler", scope="loomcv", locations=_OPTIM + ["loomcv.legacy.schedulers"])
 
 METRICS = Registry("metric", scope="loomcv", locations=["loomcv.evaluator"])
 EVALUATOR = Registry("evaluator", scope="loomcv", locations=["loomcv.evaluator"])

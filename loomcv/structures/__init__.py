@@ -4,6 +4,8 @@ Task-specific samples (classification's ``DataSample``, detection's
 ``DetDataSample``) live in their toolboxes and build on these.
 """
 
+from loomcv.legacy.moved import moved_names
+
 from .base_data_element import BaseDataElement
 from .instance_data import InstanceData
 from .label_data import LabelData
@@ -11,7 +13,5 @@ from .pixel_data import PixelData
 
 __all__ = ["BaseDataElement", "InstanceData", "LabelData", "PixelData"]
 
-
-def __getattr__(name: str):
-    from loomcv.registry.toolbox import moved_attribute
-    return moved_attribute(__name__, name)
+# classification's DataSample moved to its toolbox, which declares the move
+__getattr__ = moved_names(__name__, {})

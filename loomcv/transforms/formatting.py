@@ -1,4 +1,7 @@
-"""Formatting: results values to tensors and arrays (MMCV names)."""
+"""Formatting: results values to tensors and arrays (MMCV names).
+
+The MMCV 1.x-only ``Collect`` lives in :mod:`loomcv.legacy.transforms`.
+"""
 
 import numbers
 from typing import Any, Dict, Sequence, Tuple
@@ -100,21 +103,3 @@ class ToNumpy(BaseTransform):
                 value = value.detach().cpu().numpy()
             results[key] = np.asarray(value, dtype=self.dtype)
         return results
-
-
-@TRANSFORMS.register_module()
-class Collect(BaseTransform):
-    """Keep only ``keys`` of the results (MMCV 1.x); with ``meta_keys`` also an ``img_metas`` dict."""
-
-    def __init__(self, keys: Sequence[str], meta_keys: Sequence[str] = ()):
-        self.keys = key_tuple(self, keys)
-        self.meta_keys = key_tuple(self, meta_keys)
-
-    def transform(self, results: Dict) -> Dict:
-        missing = [k for k in self.keys if k not in results]
-        if missing:
-            raise KeyError(f"Collect: keys {missing} are not in the results (keys: {list(results)})")
-        out = {k: results[k] for k in self.keys}
-        if self.meta_keys:
-            out["img_metas"] = {k: results[k] for k in self.meta_keys if k in results}
-        return out

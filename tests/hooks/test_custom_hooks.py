@@ -111,5 +111,5 @@ def test_val_loss_hook_logs_the_eval_mode_loss_every_interval_epochs(tmp_path):
     log = next((tmp_path / "wd").glob("*/*.log")).read_text()
     assert "Epoch(val loss) [2]  loss:" in log and "Epoch(val loss) [4]  loss:" in log
     with pytest.raises(ValueError, match="interval"):
-        from loomcv.hooks import ValLossHook
+        from loomcv.legacy.hooks import ValLossHook
         ValLossHook(held_out, interval=0)

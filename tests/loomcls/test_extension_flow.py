@@ -1,4 +1,4 @@
-"""Seed 004's extension flow: a separate user package adds a dataset, transform,
+"""The MMClassification 0.x tutorial's extension flow: a separate user package adds a dataset, transform,
 backbone, neck, head, loss (with weighted_loss), hook and optimizer, loaded
 by custom_imports, without editing loomcls; its config also uses loomcls types."""
 

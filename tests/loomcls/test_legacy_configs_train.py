@@ -1,4 +1,4 @@
-"""Seed 004's complete MMCV 1.x configs train for one epoch, unchanged but for --cfg-options.
+"""The MMClassification 0.x tutorial's complete MMCV 1.x configs train for one epoch, unchanged but for --cfg-options.
 
 The options are the ones a user passes on the command line, written in the
 legacy dialect the config uses (``data.samples_per_gpu``, ``runner.max_epochs``):
@@ -14,7 +14,7 @@ import torch
 
 from loomcv.config import Config
 
-SEED004 = Path(__file__).parents[1] / "fixtures" / "configs" / "seed004"
+TUTORIAL = Path(__file__).parents[1] / "fixtures" / "configs" / "mmcls_0x_tutorial"
 
 
 def imagenet_options(root: Path) -> dict:
@@ -42,7 +42,7 @@ def train_one_epoch(cfg: Config, work_dir: Path):
                                   "ch1_resnet50_300e_inherit.py"])
 def test_imagenet_configs_train_one_epoch(tmp_path, layouts, name):
     root = layouts.imagenet(tmp_path / "imagenet", per_class=3, n_val=4)
-    cfg = Config.fromfile(SEED004 / name, cfg_options=imagenet_options(root))
+    cfg = Config.fromfile(TUTORIAL / name, cfg_options=imagenet_options(root))
     assert "lr_config" in cfg.legacy_keys and cfg.train_cfg.max_epochs == 1
     runner, log, scalars = train_one_epoch(cfg, tmp_path / "work")
     assert "is an MMCV 1.x config" in log and "lr_config" in log
@@ -58,18 +58,18 @@ def test_cifar_finetune_config_loads_pretrained_backbone_and_freezes_two_stages(
     from loomcv.registry import init_default_scope
     init_default_scope("loomcls")
     # An ImageNet ResNet-50 checkpoint in MMPretrain's layout stands in for the article's download URL.
-    imagenet_model = MODELS.build(Config.fromfile(SEED004 / "_base_/models/resnet50.py").model)
+    imagenet_model = MODELS.build(Config.fromfile(TUTORIAL / "_base_/models/resnet50.py").model)
     pretrained = tmp_path / "resnet50_in1k.pth"
     torch.save({"meta": {}, "state_dict": imagenet_model.state_dict()}, pretrained)
     root = layouts.cifar10(tmp_path / "cifar10", n_train=20, n_test=10)
     options = {
         "model.backbone.init_cfg.checkpoint": str(pretrained), "runner.max_epochs": 1,
-        "workflow": [("train", 1), ("val", 1)],  # seed 004's --cfg-options example: validation-loss epochs
+        "workflow": [("train", 1), ("val", 1)],  # the tutorial's --cfg-options example: validation-loss epochs
         "data.samples_per_gpu": 5, "data.workers_per_gpu": 0, "log_config.interval": 1,
         "data.train.pipeline.2.size": 64, "data.val.pipeline.0.size": 64, "data.test.pipeline.0.size": 64,
         **{f"data.{split}.data_prefix": str(root) for split in ("train", "val", "test")},
     }
-    cfg = Config.fromfile(SEED004 / "ch7_finetune_cifar.py", cfg_options=options)
+    cfg = Config.fromfile(TUTORIAL / "ch7_finetune_cifar.py", cfg_options=options)
     assert cfg.model.backbone.init_cfg == dict(type="Pretrained", checkpoint=str(pretrained), prefix="backbone")
     runner, log, scalars = train_one_epoch(cfg, tmp_path / "work")
     model = runner.model

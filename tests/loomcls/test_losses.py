@@ -88,7 +88,7 @@ def test_focal_and_asymmetric_by_hand():
     assert asl(x, y).item() == pytest.approx(a, rel=1e-5)
 
 
-def test_seed004_l1_loss_example_as_written():
+def test_mmcls_0x_tutorial_l1_loss_example_as_written():
     # the article's code, with its registry import adapted to loomcls
     import torch.nn as nn
 

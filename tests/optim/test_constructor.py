@@ -93,7 +93,7 @@ def test_wrapper_type_and_clip_from_config():
     assert type(wrapper).__name__ == "AmpOptimWrapper" and wrapper.clip_grad_kwargs == {"max_norm": 1.0}
 
 
-def test_seed004_style_custom_constructor():
+def test_mmcls_0x_tutorial_style_custom_constructor():
     @OPTIM_WRAPPER_CONSTRUCTORS.register_module(force=True)
     class MyOptimizerConstructor:
         def __init__(self, optimizer_cfg, paramwise_cfg=None):

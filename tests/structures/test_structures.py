@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 import torch
 
-from loomcls.structures import DataSample as ClsDataSample
 from loomcls.structures import DataSample
 from loomcv.structures import BaseDataElement
 
@@ -29,8 +28,19 @@ def test_fields_metainfo_and_copies():
     assert "META INFORMATION" in text and "img_shape: (2, 3)" in text and "score" in text
 
 
+def test_moved_names_still_import_from_loomcv_with_a_deprecation_warning():
+    import loomcv.structures
+    import loomcv.transforms
+    from loomcls.datasets.transforms import PackInputs
+    with pytest.warns(DeprecationWarning, match="loomcv.structures.DataSample moved to loomcls.structures"):
+        assert loomcv.structures.DataSample is DataSample
+    with pytest.warns(DeprecationWarning, match="PackInputs moved"):
+        assert loomcv.transforms.PackInputs is PackInputs
+    with pytest.raises(AttributeError, match="has no attribute 'NoSuchThing'"):
+        loomcv.structures.NoSuchThing
+
+
 def test_data_sample_label_and_score_formats():
-    assert ClsDataSample is DataSample
     s = DataSample(metainfo=dict(num_classes=3))
     for value in (2, [2], np.array([2]), torch.tensor(2)):
         assert s.set_gt_label(value).gt_label.tolist() == [2] and s.gt_label.dtype == torch.int64

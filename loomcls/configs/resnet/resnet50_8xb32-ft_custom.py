@@ -1,4 +1,4 @@
-# Fine-tune an ImageNet ResNet-50 on your own class folders (seed 004, chapter 7):
+# Fine-tune an ImageNet ResNet-50 on your own class folders (the MMClassification 0.x tutorial, chapter 7):
 # the backbone starts from a checkpoint (prefix='backbone' keeps only its weights),
 # the first two stages stay frozen, the head is new (num_classes), the lr is small.
 # Set the checkpoint path and data_root, e.g.

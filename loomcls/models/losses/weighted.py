@@ -2,7 +2,7 @@
 
 ``weighted_loss`` turns a function that returns an element-wise loss into one
 that also accepts ``weight``, ``reduction`` and ``avg_factor``, so a new loss
-only has to write its formula (seed 004, "add a new loss").
+only has to write its formula (the MMClassification 0.x tutorial's "add a new loss").
 """
 
 import functools

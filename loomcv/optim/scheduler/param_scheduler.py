@@ -30,6 +30,19 @@ def _param_groups(optimizer: Any) -> List[dict]:
     return groups
 
 
+def anneal(strategy: str, start: float, stop: float, pct: float, weight: float = 1.0) -> float:
+    """The value ``pct`` (0 to 1) of the way from ``start`` to ``stop``, along half a cosine
+    (``'cos'``) or a line (``'linear'``): the closed form behind OneCycle, CosineRestart and
+    the MMCV 1.x policies. ``weight`` scales the distance from ``stop`` (a restart's peak)."""
+    if strategy == "cos":
+        return stop + weight * (start - stop) * (1 + math.cos(math.pi * pct)) / 2
+    if strategy == "linear":
+        if weight == 1:
+            return start + (stop - start) * pct
+        return stop + weight * (start - stop) * (1 - pct)
+    raise ValueError(f"anneal: strategy must be 'cos' or 'linear', got {strategy!r}")
+
+
 class _ParamScheduler:
     """Base class. Subclasses implement ``_get_value()`` (chainable form)."""
 
@@ -335,11 +348,6 @@ class OneCycleParamScheduler(_ParamScheduler):
                 group[f"min_{param_name}"] = top / div_factor / final_div_factor
         super().__init__(optimizer, param_name, begin, end, last_step, by_epoch, verbose)
 
-    def _anneal(self, start: float, stop: float, pct: float) -> float:
-        if self.anneal_strategy == "cos":
-            return stop + (start - stop) / 2.0 * (math.cos(math.pi * pct) + 1)
-        return (stop - start) * pct + start
-
     def _get_value(self):
         t, out = min(self.last_step, self.total_steps - 1), []  # past the cycle: stay at the end
         name = self.param_name
@@ -348,7 +356,7 @@ class OneCycleParamScheduler(_ParamScheduler):
             for i, (end_step, a, b) in enumerate(self._phases):
                 if t <= end_step or i == len(self._phases) - 1:
                     pct = (t - start_step) / (end_step - start_step) if end_step > start_step else 1.0
-                    out.append(self._anneal(group[f"{a}_{name}"], group[f"{b}_{name}"], pct))
+                    out.append(anneal(self.anneal_strategy, group[f"{a}_{name}"], group[f"{b}_{name}"], pct))
                     break
                 start_step = end_step
         return out
@@ -382,8 +390,7 @@ class CosineRestartParamScheduler(_ParamScheduler):
         start = self.cumulative_periods[idx - 1] if idx else 0
         period, weight = self.periods[idx], self.restart_weights[idx]
         alpha = min((t - start) / period, 1.0)
-        return [m + weight * 0.5 * (b - m) * (1 + math.cos(math.pi * alpha))
-                for b, m in zip(self.base_values, self.eta_mins)]
+        return [anneal("cos", b, m, alpha, weight) for b, m in zip(self.base_values, self.eta_mins)]
 
 
 @PARAM_SCHEDULERS.register_module()
