@@ -16,6 +16,7 @@ TOOLBOX = Toolbox(
         "plot-confusion": ("loomcls.cli.plot_confusion",
                            "draw the test-set confusion matrix of a checkpoint to a PNG"),
     },
+    legacy_model_types=("ImageClassifier",),
     moved={
         **{f"loomcv.structures.{name}": f"loomcls.structures.{name}"
            for name in ("DataSample", "format_label", "format_score")},

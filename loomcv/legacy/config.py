@@ -15,6 +15,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from loomcv.config.config_dict import Path, path_text, source_of
 from loomcv.errors import ConfigError
+from loomcv.registry.toolbox import toolbox_of_model
 
 from .policies import FLOOR_NAMES, POLICIES, REQUIRED, WARMUP_KEYS, native_schedulers, policies_of
 
@@ -409,7 +410,10 @@ def _runtime(t: _Translation) -> None:
     if src.get("resume_from"):
         t.put(("load_from",), src["resume_from"], ("resume_from",))
         t.put(("resume",), True, ("resume_from",))
-    t.out.setdefault("default_scope", "loomcls")
+    model_type = (t.out.get("model") or {}).get("type")
+    toolbox = toolbox_of_model(model_type) if isinstance(model_type, str) and "." not in model_type else None
+    if toolbox is not None:  # a 1.x config names no scope: its model's toolbox gives it
+        t.out.setdefault("default_scope", toolbox.scope)
 
 
 def _workflow(t: _Translation) -> None:

@@ -49,6 +49,9 @@ class Toolbox:
         moved: old loomcv attribute paths -> their new homes in this toolbox
             (``'loomcv.structures.DataSample': 'mytask.structures.DataSample'``),
             served with a DeprecationWarning.
+        legacy_model_types: model types of the MMCV 1.x-era configs it runs
+            (``'ImageClassifier'``); those configs name no scope, so their
+            translation takes this toolbox's.
     """
 
     scope: str
@@ -58,6 +61,7 @@ class Toolbox:
     config_dir: str = "configs"
     commands: Dict[str, Tuple[str, str]] = field(default_factory=dict)
     moved: Dict[str, str] = field(default_factory=dict)
+    legacy_model_types: Tuple[str, ...] = ()
 
     def __post_init__(self):
         if not isinstance(self.scope, str) or not self.scope.isidentifier():
@@ -183,11 +187,15 @@ def moved_attribute(module: str, name: str):
 
 
 def toolbox_of_model(model_type: str) -> Optional[Toolbox]:
-    """The first declared toolbox whose own model registry holds ``model_type``.
+    """The toolbox an unscoped model type comes from, for configs that name no scope.
 
-    Used to give an MMCV 1.x config, which names no scope, the scope of the
-    toolbox its model comes from. Imports the candidates' model registries.
+    First the toolboxes that declare it in ``legacy_model_types`` (no import);
+    then, as a fallback, the first whose own model registry holds it (imports
+    the toolboxes' models).
     """
+    declared = [tb for tb in toolboxes().values() if model_type in tb.legacy_model_types]
+    if declared:
+        return declared[0]
     for toolbox in toolboxes().values():
         try:
             models = getattr(importlib.import_module(toolbox.registry), "MODELS", None)
