@@ -69,7 +69,7 @@ class Registry:
         self._children: Dict[str, "Registry"] = {}
         self._locations = list(locations)
         self._imported = not self._locations
-        self._scope = resolve_scope(scope) if scope is not None else _caller_scope()
+        self._scope = scope if scope is not None else _caller_scope()
         self.parent: Optional[Registry] = None
         if parent is not None:
             if not isinstance(parent, Registry):
