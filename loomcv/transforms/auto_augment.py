@@ -18,11 +18,12 @@ import numpy as np
 
 from loomcv.errors import ConfigError, did_you_mean
 from loomcv.image import (adjust_brightness, adjust_color, adjust_contrast, adjust_sharpness, auto_contrast,
-                          check_choice, cutout, equalize, iminvert, imrotate, imshear, imtranslate, posterize,
+                          cutout, equalize, iminvert, imrotate, imshear, imtranslate, posterize,
                           solarize)
 from loomcv.registry import TRANSFORMS
+from loomcv.validation import check, check_choice, check_prob
 
-from .base import BaseTransform, cache_randomness, check, check_prob
+from .base import BaseTransform, cache_randomness
 from .wrappers import Compose
 
 PadVal = Union[int, Sequence[int]]
@@ -111,7 +112,7 @@ def _pad_val(owner: str, pad_val: PadVal) -> PadVal:
 
 
 def _interp(owner: str, interpolation: str) -> str:
-    check_choice("interpolation", interpolation, ("nearest", "bilinear", "bicubic", "area", "lanczos"), owner)
+    check_choice(owner, "interpolation", interpolation, ("nearest", "bilinear", "bicubic", "area", "lanczos"))
     return interpolation
 
 
@@ -125,7 +126,7 @@ class Shear(BaseAugTransform):
                  direction: str = "horizontal", random_negative_prob: float = 0.5,
                  interpolation: str = "bicubic", **kwargs):
         self.magnitude = magnitude
-        check_choice("direction", direction, ("horizontal", "vertical"), "Shear")
+        check_choice(self, "direction", direction, ("horizontal", "vertical"))
         self.pad_val = _pad_val("Shear", pad_val)
         self.direction = direction
         self.interpolation = _interp("Shear", interpolation)
@@ -145,7 +146,7 @@ class Translate(BaseAugTransform):
                  direction: str = "horizontal", random_negative_prob: float = 0.5,
                  interpolation: str = "nearest", **kwargs):
         self.magnitude = magnitude
-        check_choice("direction", direction, ("horizontal", "vertical"), "Translate")
+        check_choice(self, "direction", direction, ("horizontal", "vertical"))
         self.pad_val = _pad_val("Translate", pad_val)
         self.direction = direction
         self.interpolation = _interp("Translate", interpolation)

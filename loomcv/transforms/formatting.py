@@ -8,8 +8,9 @@ import torch
 
 from loomcv.registry import TRANSFORMS
 from loomcv.structures import DataSample
+from loomcv.validation import check
 
-from .base import BaseTransform, check
+from .base import BaseTransform
 
 
 def to_tensor(data: Any) -> torch.Tensor:

@@ -10,11 +10,12 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from loomcv.image import (FLIP_DIRECTIONS, PAD_MODES, check_choice, check_interpolation, imcrop, imflip,
+from loomcv.image import (FLIP_DIRECTIONS, PAD_MODES, check_interpolation, imcrop, imflip,
                           imnormalize, impad, imrescale, imresize)
 from loomcv.registry import TRANSFORMS
+from loomcv.validation import check, check_choice, check_prob, check_range
 
-from .base import BaseTransform, cache_randomness, check, check_prob, check_range
+from .base import BaseTransform, cache_randomness
 
 
 def _pair(owner, name: str, value, allow_none: bool = False) -> Optional[Tuple[int, int]]:
@@ -93,7 +94,7 @@ class ResizeEdge(BaseTransform):
 
     def __init__(self, scale: int, edge: str = "short", backend: str = "cv2", interpolation: str = "bilinear"):
         check(isinstance(scale, numbers.Integral) and scale > 0, self, f"scale must be a positive int, got {scale!r}")
-        check_choice("edge", edge, EDGES, "ResizeEdge")
+        check_choice(self, "edge", edge, EDGES)
         check_interpolation(interpolation, backend, "ResizeEdge")
         self.scale = int(scale)
         self.edge = edge
@@ -261,7 +262,7 @@ class RandomCrop(BaseTransform):
                 isinstance(padding, (tuple, list)) and len(padding) in (2, 4)
                 and all(isinstance(p, numbers.Integral) and p >= 0 for p in padding))
             check(ok, self, f"padding must be an int >= 0 or 2/4 ints (left, top, right, bottom), got {padding!r}")
-        check_choice("padding_mode", padding_mode, PAD_MODES, "RandomCrop")
+        check_choice(self, "padding_mode", padding_mode, PAD_MODES)
         self.padding = padding
         self.pad_if_needed = pad_if_needed
         self.pad_val = pad_val
@@ -312,7 +313,7 @@ class RandomFlip(BaseTransform):
             check_prob(self, "prob", prob)
         directions = [direction] if isinstance(direction, str) else list(direction)
         for d in directions:
-            check_choice("direction", d, FLIP_DIRECTIONS, "RandomFlip")
+            check_choice(self, "direction", d, FLIP_DIRECTIONS)
         if isinstance(prob, (list, tuple)):
             check(len(prob) == len(directions), self,
                   f"{len(prob)} probabilities for {len(directions)} directions")
@@ -388,7 +389,7 @@ class Pad(BaseTransform):
             size = _pair(self, "size", size)
         check(size_divisor is None or (isinstance(size_divisor, int) and size_divisor > 0), self,
               f"size_divisor must be a positive int, got {size_divisor!r}")
-        check_choice("padding_mode", padding_mode, PAD_MODES, "Pad")
+        check_choice(self, "padding_mode", padding_mode, PAD_MODES)
         if isinstance(pad_val, numbers.Number):
             pad_val = dict(img=pad_val, seg=255)
         check(isinstance(pad_val, dict), self, f"pad_val must be a number or a dict, got {pad_val!r}")

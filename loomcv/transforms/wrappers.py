@@ -1,13 +1,15 @@
 """Compose and the wrappers that apply transforms conditionally or to remapped keys."""
 
 import copy
+from collections.abc import Callable as CallableType
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from loomcv.registry import TRANSFORMS
+from loomcv.registry import TRANSFORMS, build_or_accept
+from loomcv.validation import check, check_prob
 
-from .base import BaseTransform, cache_random_params, cache_randomness, check, check_prob
+from .base import BaseTransform, cache_random_params, cache_randomness
 
 TransformLike = Union[Mapping, Callable]
 
@@ -21,14 +23,8 @@ def build_transforms(transforms: Any, owner: str) -> List[Callable]:
     if not isinstance(transforms, Sequence):
         raise TypeError(f"{owner}: transforms must be a list of dicts or callables, "
                         f"got {type(transforms).__name__}")
-    built = []
-    for i, t in enumerate(transforms):
-        if isinstance(t, Mapping):
-            t = TRANSFORMS.build(t)
-        elif not callable(t):
-            raise TypeError(f"{owner}: transforms[{i}] must be a dict or a callable, got {type(t).__name__}")
-        built.append(t)
-    return built
+    return [build_or_accept(t, TRANSFORMS, CallableType, f"transforms[{i}]", owner)
+            for i, t in enumerate(transforms)]
 
 
 @TRANSFORMS.register_module()

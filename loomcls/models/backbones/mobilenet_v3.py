@@ -12,6 +12,7 @@ import torch.utils.checkpoint as cp
 from loomcls.registry import MODELS
 from loomcv.model import BaseModule
 from loomcv.model.bricks import ConvModule, DropPath, SELayer
+from loomcv.validation import check_choice
 
 from .base_backbone import BaseBackbone
 
@@ -93,8 +94,7 @@ class MobileNetV3(BaseBackbone):
                            dict(type="Normal", layer=["Linear"], std=0.01),
                            dict(type="Constant", layer=["BatchNorm2d"], val=1))):
         super().__init__(init_cfg=[dict(c) for c in init_cfg] if isinstance(init_cfg, tuple) else init_cfg)
-        if arch not in self.arch_settings:
-            raise ValueError(f"MobileNetV3: arch must be one of {sorted(self.arch_settings)}, got {arch!r}")
+        check_choice(self, "arch", arch, sorted(self.arch_settings))
         settings = self.arch_settings[arch]
         num_outs = len(settings) + 2
         if out_indices is None:

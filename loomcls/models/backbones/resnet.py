@@ -8,6 +8,7 @@ from loomcls.registry import MODELS
 from loomcv.model import BaseModule, Sequential
 from loomcv.model.bricks import ConvModule, DropPath, build_conv_layer, build_norm_layer
 from loomcv.model.weight_init import constant_init
+from loomcv.validation import check_choice, check_positive
 from .base_backbone import BaseBackbone
 
 
@@ -84,8 +85,7 @@ class Bottleneck(BaseModule):
         self.in_channels, self.out_channels, self.expansion = in_channels, out_channels, expansion
         if out_channels % expansion:
             raise ValueError(f"{name}: out_channels {out_channels} is not divisible by expansion {expansion}")
-        if not isinstance(groups, int) or groups < 1:
-            raise ValueError(f"{name}: groups must be a positive int, got {groups!r}")
+        check_positive(name, "groups", groups, integer=True)
         planes = out_channels // expansion
         if mid_channels is None:
             mid_channels = planes
@@ -236,8 +236,7 @@ class ResNet(BaseBackbone):
                  drop_path_rate=0.0):
         super().__init__(init_cfg=[dict(c) for c in init_cfg] if isinstance(init_cfg, tuple) else init_cfg)
         name = type(self).__name__
-        if depth not in self.arch_settings:
-            raise KeyError(f"{name}: depth must be one of {sorted(self.arch_settings)}, got {depth!r}")
+        check_choice(self, "depth", depth, sorted(self.arch_settings))
         if not 1 <= num_stages <= 4:
             raise ValueError(f"{name}: num_stages must be 1 to 4, got {num_stages}")
         if len(strides) < num_stages or len(dilations) < num_stages:

@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 from loomcv.errors import ConfigError
 from loomcv.registry import PARAM_SCHEDULERS
+from loomcv.validation import check_choice
 
 INF = int(1e9)
 
@@ -310,8 +311,7 @@ class OneCycleParamScheduler(_ParamScheduler):
                  final_div_factor: float = 1e4, three_phase: bool = False, begin: int = 0,
                  end: int = INF, last_step: int = -1, by_epoch: bool = True, verbose: bool = False):
         groups = _param_groups(optimizer)
-        if anneal_strategy not in ("cos", "linear"):
-            raise ConfigError(f"OneCycle anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
+        check_choice(self, "anneal_strategy", anneal_strategy, ("cos", "linear"))
         if not 0 < pct_start < 1:
             raise ConfigError(f"OneCycle pct_start must be in (0, 1), got {pct_start}")
         total = total_steps if total_steps is not None else end - begin
@@ -401,10 +401,8 @@ class ReduceOnPlateauParamScheduler(_ParamScheduler):
                  min_value: Union[float, Sequence[float]] = 0.0, eps: float = 1e-8,
                  begin: int = 0, end: int = INF, last_step: int = -1, by_epoch: bool = True,
                  verbose: bool = False):
-        if rule not in ("less", "greater"):
-            raise ConfigError(f"ReduceOnPlateau rule must be 'less' or 'greater', got {rule!r}")
-        if threshold_rule not in ("rel", "abs"):
-            raise ConfigError(f"ReduceOnPlateau threshold_rule must be 'rel' or 'abs', got {threshold_rule!r}")
+        check_choice(self, "rule", rule, ("less", "greater"))
+        check_choice(self, "threshold_rule", threshold_rule, ("rel", "abs"))
         if not 0 < factor < 1:
             raise ConfigError(f"ReduceOnPlateau factor must be in (0, 1), got {factor}")
         n = len(_param_groups(optimizer))
