@@ -7,11 +7,10 @@ so its checkpoints load unchanged.
 """
 
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 
 from loomcls.registry import MODELS
 from loomcv.model import BaseModule
-from loomcv.model.bricks import ConvModule, DropPath, SELayer
+from loomcv.model.bricks import ConvModule, DropPath, SELayer, activation_checkpoint
 from loomcv.validation import check_choice
 
 from .base_backbone import BaseBackbone
@@ -51,9 +50,7 @@ class InvertedResidual(BaseModule):
             out = self.linear_conv(out)
             return x + self.drop_path(out) if self.with_res_shortcut else out
 
-        if self.with_cp and x.requires_grad:
-            return cp.checkpoint(inner, x, use_reentrant=False)
-        return inner(x)
+        return activation_checkpoint(inner, x, enabled=self.with_cp)
 
 
 @MODELS.register_module()

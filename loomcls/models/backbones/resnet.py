@@ -2,21 +2,13 @@
 (conv1/bn1, layer1..4, downsample.0/1) so its checkpoints load unchanged."""
 
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 
 from loomcls.registry import MODELS
 from loomcv.model import BaseModule, Sequential
-from loomcv.model.bricks import ConvModule, DropPath, build_conv_layer, build_norm_layer
+from loomcv.model.bricks import ConvModule, DropPath, activation_checkpoint, build_conv_layer, build_norm_layer
 from loomcv.model.weight_init import constant_init
 from loomcv.validation import check_choice, check_positive
 from .base_backbone import BaseBackbone
-
-
-def _run(block, inner, x):
-    """Run ``inner(x)``, with activation checkpointing if the block asks for it."""
-    if block.with_cp and x.requires_grad:
-        return cp.checkpoint(inner, x, use_reentrant=False)
-    return inner(x)
 
 
 class BasicBlock(BaseModule):
@@ -59,7 +51,7 @@ class BasicBlock(BaseModule):
             out = self.norm2(self.conv2(out))
             return self.drop_path(out) + identity
 
-        return self.relu(_run(self, inner, x))
+        return self.relu(activation_checkpoint(inner, x, enabled=self.with_cp))
 
 
 class Bottleneck(BaseModule):
@@ -144,7 +136,7 @@ class Bottleneck(BaseModule):
             identity = x if self.downsample is None else self.downsample(x)
             return self.drop_path(self.residual(x)) + identity
 
-        return self.relu(_run(self, inner, x))
+        return self.relu(activation_checkpoint(inner, x, enabled=self.with_cp))
 
 
 class ResLayer(Sequential):

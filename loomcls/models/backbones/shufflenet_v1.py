@@ -9,11 +9,10 @@ checkpoints load unchanged.
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-import torch.utils.checkpoint as cp
 
 from loomcls.registry import MODELS
 from loomcv.model import BaseModule
-from loomcv.model.bricks import ConvModule, build_activation_layer, make_divisible
+from loomcv.model.bricks import ConvModule, activation_checkpoint, build_activation_layer, make_divisible
 from loomcv.validation import check_choice, check_positive
 
 from .shufflenet_v2 import ShuffleNetLayout
@@ -68,9 +67,7 @@ class ShuffleUnit(BaseModule):
                 return torch.cat((self.avgpool(x), self.act(out)), 1)
             return self.act(x + out)
 
-        if self.with_cp and x.requires_grad:
-            return cp.checkpoint(inner, x, use_reentrant=False)
-        return inner(x)
+        return activation_checkpoint(inner, x, enabled=self.with_cp)
 
 
 @MODELS.register_module()

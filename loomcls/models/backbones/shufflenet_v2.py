@@ -7,12 +7,11 @@ block's ``branch1``/``branch2`` Sequentials) so its checkpoints load unchanged.
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-import torch.utils.checkpoint as cp
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from loomcls.registry import MODELS
 from loomcv.model import BaseModule
-from loomcv.model.bricks import ConvModule
+from loomcv.model.bricks import ConvModule, activation_checkpoint
 from loomcv.model.weight_init import constant_init, normal_init
 from loomcv.validation import check_choice
 
@@ -52,9 +51,7 @@ class InvertedResidual(BaseModule):
                 out = torch.cat((kept, self.branch2(changed)), dim=1)
             return F.channel_shuffle(out, 2)
 
-        if self.with_cp and x.requires_grad:
-            return cp.checkpoint(inner, x, use_reentrant=False)
-        return inner(x)
+        return activation_checkpoint(inner, x, enabled=self.with_cp)
 
 
 class ShuffleNetLayout(BaseBackbone):
