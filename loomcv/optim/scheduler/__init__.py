@@ -3,12 +3,12 @@
 from .builder import build_param_scheduler, build_param_schedulers
 from .legacy_scheduler import LegacyLR, LegacyMomentum
 from .lr_scheduler import *  # noqa: F401,F403  (ConstantLR, CosineAnnealingLR, ...)
-from .lr_scheduler import LR_SCHEDULERS
+from .lr_scheduler import LR_SCHEDULERS, LRSchedulerMixin
 from .momentum_scheduler import *  # noqa: F401,F403
-from .momentum_scheduler import MOMENTUM_SCHEDULERS, MomentumSchedulerMixin
+from .momentum_scheduler import MOMENTUM_SCHEDULERS, FixedMomentumMixin, MomentumSchedulerMixin
 from .param_scheduler import *  # noqa: F401,F403
-from .param_scheduler import GENERIC, INF, _ParamScheduler
+from .param_scheduler import GENERIC, INF, FixedParamMixin, _ParamScheduler
 
-__all__ = ["build_param_scheduler", "build_param_schedulers", "_ParamScheduler", "INF",
-           "MomentumSchedulerMixin", "LegacyLR", "LegacyMomentum", *LR_SCHEDULERS, *MOMENTUM_SCHEDULERS,
-           *(c.__name__ for c in GENERIC)]
+__all__ = ["build_param_scheduler", "build_param_schedulers", "_ParamScheduler", "INF", "FixedParamMixin",
+           "LRSchedulerMixin", "MomentumSchedulerMixin", "FixedMomentumMixin", "LegacyLR", "LegacyMomentum",
+           *LR_SCHEDULERS, *MOMENTUM_SCHEDULERS, *(c.__name__ for c in GENERIC)]

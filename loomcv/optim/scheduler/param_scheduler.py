@@ -455,24 +455,27 @@ GENERIC = [ConstantParamScheduler, LinearParamScheduler, StepParamScheduler,
            ReduceOnPlateauParamScheduler]
 
 
-def specialize(generic: type, param_name: str, name: str, mixin: Optional[type] = None) -> type:
-    """A copy of ``generic`` with ``param_name`` fixed (e.g. CosineAnnealingLR).
+class FixedParamMixin:
+    """Base of the schedulers that always drive one optimizer field (CosineAnnealingLR, StepMomentum, ...).
 
-    The signature drops ``param_name`` so config argument checks stay exact.
+    A subclass sets ``scheduled_param`` and lists a generic scheduler after this
+    mixin; its constructor then takes the generic's arguments without
+    ``param_name``. The class signature drops it too, so a config that passes
+    ``param_name`` (or a misspelt argument) is refused by name when built.
     """
-    sig = inspect.signature(generic.__init__)
-    params = [p for p in sig.parameters.values() if p.name != "param_name"]
+
+    scheduled_param: str = ""
 
     def __init__(self, optimizer, *args, **kwargs):
-        super(cls, self).__init__(optimizer, param_name, *args, **kwargs)  # through any mixin
+        super().__init__(optimizer, self.scheduled_param, *args, **kwargs)
 
-    __init__.__signature__ = sig.replace(parameters=params)
-    bases = (mixin, generic) if mixin else (generic,)
-    doc = (generic.__doc__ or "").replace("value", param_name, 1)
-    cls = type(name, bases, {"__init__": __init__, "__doc__": doc, "__module__": generic.__module__})
-    cls.__qualname__ = name
-    cls.__signature__ = inspect.Signature(params[1:])
-    return cls
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        generic = next((c for c in cls.__mro__ if issubclass(c, _ParamScheduler) and "__init__" in vars(c)), None)
+        if generic is None:  # a mixin that only sets scheduled_param
+            return
+        params = list(inspect.signature(generic.__init__).parameters.values())[1:]  # without self
+        cls.__signature__ = inspect.Signature([p for p in params if p.name != "param_name"])
 
 
-__all__ = ["INF", "_ParamScheduler", "specialize", "GENERIC"] + [c.__name__ for c in GENERIC]
+__all__ = ["INF", "_ParamScheduler", "FixedParamMixin", "GENERIC"] + [c.__name__ for c in GENERIC]
