@@ -20,7 +20,11 @@ SKIP_DIRS = {"configs"}  # config files are data, not code that imports
 
 #: edges that close a circle in files being moved by other work; each must still exist (so the list
 #: shrinks when the move lands) and gets a reason.
-PENDING: Dict[Tuple[str, str], str] = {}
+PENDING: Dict[Tuple[str, str], str] = {
+    ("loomcv.config.legacy", "loomcv.config.config"):
+        "legacy.maybe_translate builds a Config; Config.fromfile now translates through legacy.translate "
+        "itself, so maybe_translate is unused and goes when the MMCV 1.x code moves to loomcv/legacy/",
+}
 
 
 class ModuleInfo:

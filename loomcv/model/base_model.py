@@ -16,6 +16,7 @@ from loomcv.registry import MODELS, build_or_accept
 
 from .base_module import BaseModule
 from .data_preprocessor import BaseDataPreprocessor
+from .forward import run_forward
 
 
 class BaseModel(BaseModule):
@@ -75,16 +76,6 @@ class BaseModel(BaseModule):
         log_vars = OrderedDict([("loss", loss.detach())])
         log_vars.update((k, v.detach()) for k, v in items)
         return loss, log_vars
-
-
-def run_forward(model: nn.Module, data: Union[dict, tuple, list], mode: str) -> Any:
-    """Call ``model`` (or its DDP wrapper) on preprocessed data, unpacking dicts and sequences."""
-    if isinstance(data, Mapping):
-        return model(**data, mode=mode)
-    if isinstance(data, (list, tuple)):
-        return model(*data, mode=mode)
-    raise TypeError(f"the data preprocessor output must be a dict, tuple or list, got "
-                    f"{type(data).__name__}")
 
 
 __all__ = ["BaseModel", "BaseDataPreprocessor", "run_forward"]
