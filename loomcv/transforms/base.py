@@ -76,6 +76,10 @@ class BaseTransform:
 
     ``repr`` shows the constructor arguments, read back from attributes of the
     same names, so every transform prints the way it was configured.
+
+    Each transform's docstring ends with the keys of ``results`` it reads
+    ("Required Keys:"), overwrites ("Modified Keys:") and creates ("Added
+    Keys:"), '-' for none, so a pipeline can be checked by reading it.
     """
 
     def __call__(self, results: Dict) -> Optional[Dict]:

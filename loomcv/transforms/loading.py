@@ -17,12 +17,16 @@ from .base import BaseTransform
 
 @TRANSFORMS.register_module()
 class LoadImageFromFile(BaseTransform):
-    """Read ``results['img_path']`` into ``img``; add ``img_shape`` and ``ori_shape`` (h, w).
+    """Read the image file ``results['img_path']`` into ``img`` (shapes are (h, w)).
 
     ``backend_args`` picks the storage backend (``dict(backend='lmdb', db_path=...)``);
     the MMCV 1.x ``file_client_args`` is accepted as the same thing. With
     ``ignore_empty`` a missing or unreadable file drops the sample (returns None)
     instead of raising.
+
+    Required Keys: img_path (or img_prefix + img_info['filename'] from MMCls 0.x datasets)
+    Modified Keys: img_path (filled in from img_prefix + img_info)
+    Added Keys: img, img_shape, ori_shape
     """
 
     def __init__(self, to_float32: bool = False, color_type: str = "color", imdecode_backend: str = "cv2",

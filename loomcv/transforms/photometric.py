@@ -34,6 +34,10 @@ class ColorJitter(BaseTransform):
     Each of brightness/contrast/saturation is a factor range ``[max(0, 1-v), 1+v]``
     (or a given (min, max)); hue is a shift in [-0.5, 0.5] turns. ``backend`` is
     accepted for MMPretrain configs; both values run the same numpy/cv2 code.
+
+    Required Keys: img
+    Modified Keys: img
+    Added Keys: -
     """
 
     def __init__(self, brightness: Union[float, Sequence[float]] = 0., contrast: Union[float, Sequence[float]] = 0.,
@@ -75,6 +79,10 @@ class RandomGrayscale(BaseTransform):
 
     ``channel_weights`` are in the image's channel order (``color_format``) and are
     normalised to sum to 1; ``keep_channels`` repeats the grey channel 3 times.
+
+    Required Keys: img
+    Modified Keys: img
+    Added Keys: -
     """
 
     def __init__(self, prob: float = 0.1, keep_channels: bool = False,
@@ -108,7 +116,12 @@ class RandomGrayscale(BaseTransform):
 
 @TRANSFORMS.register_module()
 class Lighting(BaseTransform):
-    """AlexNet PCA lighting noise with eigen-values ``eigval`` and eigen-vectors ``eigvec`` (3 x n)."""
+    """AlexNet PCA lighting noise with eigen-values ``eigval`` and eigen-vectors ``eigvec`` (3 x n).
+
+    Required Keys: img
+    Modified Keys: img
+    Added Keys: -
+    """
 
     def __init__(self, eigval: Sequence[float], eigvec: Sequence[Sequence[float]], alphastd: float = 0.1,
                  to_rgb: bool = False):
@@ -135,6 +148,10 @@ class RandomErasing(BaseTransform):
     Its area is ``U(min_area_ratio, max_area_ratio)`` of the image, its aspect
     ratio log-uniform in ``aspect_range``; ``mode='const'`` fills ``fill_color``,
     ``'rand'`` fills uniform noise, or N(fill_color, fill_std) when fill_std is set.
+
+    Required Keys: img
+    Modified Keys: img
+    Added Keys: -
     """
 
     def __init__(self, erase_prob: float = 0.5, min_area_ratio: float = 0.02, max_area_ratio: float = 0.4,
