@@ -61,3 +61,12 @@ class CheckpointError(_MessageMixin, ValueError, RuntimeError):
     A ValueError (bad input) and a RuntimeError (what torch's strict
     ``load_state_dict`` raises), so handlers written for either keep working.
     """
+
+
+class InvalidChoiceError(ConfigError, KeyError):
+    """A value outside a fixed set (a mode, an interpolation, a depth, an arch name).
+
+    A ValueError (a bad value) and a KeyError (an unknown key of a settings
+    table, which is what code ported from MMCV/MMPretrain catches for an
+    unknown depth or arch), so handlers written for either keep working.
+    """

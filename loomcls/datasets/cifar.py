@@ -6,6 +6,7 @@ import pickle
 import numpy as np
 
 from loomcls.registry import DATASETS
+from loomcv.validation import check_choice
 from .base_dataset import BaseDataset
 
 SPLITS = ("train", "test")
@@ -30,8 +31,7 @@ class CIFAR10(BaseDataset):
   data_batch_1 ... data_batch_5, test_batch, batches.meta   (python pickles)"""
 
     def __init__(self, data_root: str = "", split: str = "train", metainfo=None, **kwargs):
-        if split not in SPLITS:
-            raise ValueError(f"{type(self).__name__}: split must be one of {SPLITS}, got {split!r}")
+        check_choice(self, "split", split, SPLITS)
         self.split = split
         super().__init__(data_root=data_root, metainfo=metainfo, **kwargs)
 

@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 
 from loomcls.registry import DATASETS
+from loomcv.validation import check_choice
 from .base_dataset import BaseDataset
 
 DIGITS_FILE = Path(__file__).parent / "data" / "digits.npz"
@@ -17,8 +18,7 @@ def load_digits(split: str = "train"):
     The stored values are 0..16; they become ``round(v * 255 / 16)``.
     See loomcls/datasets/data/README.md for the source, license and split.
     """
-    if split not in SPLITS:
-        raise ValueError(f"Digits: split must be one of {SPLITS}, got {split!r}")
+    check_choice("Digits", "split", split, SPLITS)
     with np.load(DIGITS_FILE) as data:
         images, labels = data["images"], data["labels"]
         if split != "all":
@@ -37,8 +37,7 @@ class Digits(BaseDataset):
     METAINFO = {"classes": tuple(str(i) for i in range(10))}
 
     def __init__(self, split: str = "train", data_root: str = "", **kwargs):
-        if split not in SPLITS:
-            raise ValueError(f"Digits: split must be one of {SPLITS}, got {split!r}")
+        check_choice(self, "split", split, SPLITS)
         self.split = split
         super().__init__(data_root=data_root, **kwargs)
 

@@ -4,6 +4,7 @@ import os
 import os.path as osp
 
 from loomcls.registry import DATASETS
+from loomcv.validation import check_choice
 from .base_dataset import missing_data
 from .custom import CustomDataset
 
@@ -25,8 +26,7 @@ class ImageNet(CustomDataset):
 
     def __init__(self, data_root: str = "", split: str = "train", data_prefix="", ann_file: str = "",
                  metainfo=None, **kwargs):
-        if split not in SPLITS:
-            raise ValueError(f"ImageNet: split must be one of {SPLITS}, got {split!r}")
+        check_choice(self, "split", split, SPLITS)
         self.split = split
         if data_root and not osp.isdir(data_root):
             raise missing_data("ImageNet", data_root, self.SOURCE, self.LAYOUT)

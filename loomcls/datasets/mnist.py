@@ -6,6 +6,7 @@ import os.path as osp
 import numpy as np
 
 from loomcls.registry import DATASETS
+from loomcv.validation import check_choice
 from .base_dataset import BaseDataset
 
 SPLITS = ("train", "test")
@@ -45,8 +46,7 @@ class MNIST(BaseDataset):
   t10k-images-idx3-ubyte[.gz]   t10k-labels-idx1-ubyte[.gz]"""
 
     def __init__(self, data_root: str = "", split: str = "train", metainfo=None, **kwargs):
-        if split not in SPLITS:
-            raise ValueError(f"{type(self).__name__}: split must be one of {SPLITS}, got {split!r}")
+        check_choice(self, "split", split, SPLITS)
         self.split = split
         super().__init__(data_root=data_root, metainfo=metainfo, **kwargs)
 

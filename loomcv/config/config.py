@@ -27,6 +27,33 @@ def _for_data_format(value: Any) -> Any:
     return value
 
 
+
+def _translate_legacy(cfg: "Config") -> "Config":
+    """``cfg`` in the native schema when it is written in the MMCV 1.x dialect, else ``cfg`` itself.
+
+    Every translated leaf keeps the provenance of the legacy key it came from
+    (with the old key noted where the path changed), so ``--explain`` still
+    points into the file the user wrote.
+    """
+    from loomcv.legacy.config import LEGACY_KEYS, is_legacy, translate
+    data = cfg.to_dict()
+    if not is_legacy(data):
+        return cfg
+    native, origin = translate(data)
+    provenance: Dict[Path, str] = {}
+    for leaf in leaf_paths(native):
+        for cut in range(len(leaf), 0, -1):
+            if leaf[:cut] not in origin:
+                continue
+            old = origin[leaf[:cut]]
+            same_place = old == leaf[:cut]
+            old_path = old + leaf[cut:] if same_place else old
+            src = source_of(cfg.provenance, old_path) or source_of(cfg.provenance, old)
+            provenance[leaf] = src if same_place else f"{src} (legacy {path_text(old)})"
+            break
+    return Config(native, cfg.text, cfg.filename, provenance,
+                  legacy_keys=tuple(sorted(k for k in LEGACY_KEYS if k in data)))
+
 class Config:
     """A config: the merged values of a file and its bases.
 
@@ -72,13 +99,14 @@ class Config:
         if not translate_legacy:
             cfg.merge_from_dict(options)
             return cfg
-        from loomcv.legacy.config import LEGACY_KEYS, is_legacy, maybe_translate
+        # loomcv.legacy builds on this package, so it is imported when a file is read
+        from loomcv.legacy.config import LEGACY_KEYS, is_legacy
         if is_legacy(values):
             early = {k: v for k, v in options.items()
                      if str(_split_key(k)[0]) in values or str(_split_key(k)[0]) in LEGACY_KEYS}
             cfg.merge_from_dict(early)
             options = {k: v for k, v in options.items() if k not in early}
-        cfg = maybe_translate(cfg)
+        cfg = _translate_legacy(cfg)
         cfg.merge_from_dict(options)
         return cfg
 

@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader
 
 from loomcv.dist import get_dist_info
 from loomcv.errors import BuildArgumentError, ConfigError, did_you_mean
-from loomcv.registry import DATA_SAMPLERS, DATASETS, FUNCTIONS
+from loomcv.registry import DATA_SAMPLERS, DATASETS, FUNCTIONS, build_or_accept
 
 
 @FUNCTIONS.register_module()
@@ -68,23 +68,18 @@ def build_dataloader(dataloader: Any, seed: Optional[int] = None, diff_rank_seed
     if "dataset" not in cfg:
         raise ConfigError("the dataloader config needs a `dataset`")
     dataset = cfg.pop("dataset")
-    dataset = DATASETS.build(dataset) if isinstance(dataset, Mapping) else dataset
+    dataset = build_or_accept(dataset, DATASETS, name="dataset", owner="build_dataloader")
     getattr(dataset, "full_init", lambda: None)()
     rank, _ = get_dist_info()
     sampler_seed = None if seed is None else seed + (rank if diff_rank_seed else 0)
 
     sampler_cfg = cfg.pop("sampler", dict(type="DefaultSampler", shuffle=False))
-    if isinstance(sampler_cfg, Mapping):
-        sampler = DATA_SAMPLERS.build(sampler_cfg, default_args=dict(dataset=dataset, seed=sampler_seed))
-    else:
-        sampler = sampler_cfg
+    sampler = build_or_accept(sampler_cfg, DATA_SAMPLERS, name="sampler", owner="build_dataloader",
+                              default_args=dict(dataset=dataset, seed=sampler_seed), allow_none=True)
     batch_size = cfg.pop("batch_size", 1)
     batch_sampler_cfg = cfg.pop("batch_sampler", None)
-    if isinstance(batch_sampler_cfg, Mapping):
-        batch_sampler = DATA_SAMPLERS.build(batch_sampler_cfg,
-                                            default_args=dict(sampler=sampler, batch_size=batch_size))
-    else:
-        batch_sampler = batch_sampler_cfg
+    batch_sampler = build_or_accept(batch_sampler_cfg, DATA_SAMPLERS, name="batch_sampler", owner="build_dataloader",
+                                    default_args=dict(sampler=sampler, batch_size=batch_size), allow_none=True)
 
     num_workers = cfg.pop("num_workers", 0)
     init_fn = _function(cfg.pop("worker_init_fn", dict(type="default_worker_init_fn")), "worker_init_fn")

@@ -4,18 +4,15 @@ import bisect
 import copy
 import math
 from collections import defaultdict
-from typing import Any, List, Mapping, Optional, Sequence, Union
+from typing import Any, List, Optional, Sequence, Union
 
 import numpy as np
 
 from loomcv.errors import ConfigError
-from loomcv.registry import DATASETS
+from loomcv.registry import DATASETS, build_or_accept
+from loomcv.validation import check_positive
 
 from .base_dataset import BaseDataset
-
-
-def _build(dataset: Any) -> Any:
-    return DATASETS.build(dataset) if isinstance(dataset, Mapping) else dataset
 
 
 class _Wrapper:
@@ -65,7 +62,7 @@ class ConcatDataset(_Wrapper):
                  ignore_keys: Union[str, List[str], None] = None):
         if not datasets:
             raise ConfigError("ConcatDataset: `datasets` is empty")
-        self.datasets = [_build(d) for d in datasets]
+        self.datasets = [build_or_accept(d, DATASETS, name="each dataset", owner=self) for d in datasets]
         ignore = [ignore_keys] if isinstance(ignore_keys, str) else list(ignore_keys or [])
         self._metainfo = self.datasets[0].metainfo
         for i, ds in enumerate(self.datasets[1:], 1):
@@ -116,9 +113,8 @@ class RepeatDataset(_IndexMapped):
     """``dataset`` repeated ``times`` times (cheap epochs for small data sets)."""
 
     def __init__(self, dataset: Union[BaseDataset, dict], times: int, lazy_init: bool = False):
-        if not isinstance(times, int) or times < 1:
-            raise ConfigError(f"RepeatDataset: times must be a positive int, got {times!r}")
-        self.dataset = _build(dataset)
+        check_positive(self, "times", times, integer=True)
+        self.dataset = build_or_accept(dataset, DATASETS, name="dataset", owner=self)
         self.times = times
         self._metainfo = self.dataset.metainfo
         if not lazy_init:
@@ -147,9 +143,8 @@ class ClassBalancedDataset(_IndexMapped):
     """
 
     def __init__(self, dataset: Union[BaseDataset, dict], oversample_thr: float, lazy_init: bool = False):
-        if not isinstance(oversample_thr, (int, float)) or oversample_thr <= 0:
-            raise ConfigError(f"ClassBalancedDataset: oversample_thr must be > 0, got {oversample_thr!r}")
-        self.dataset = _build(dataset)
+        check_positive(self, "oversample_thr", oversample_thr)
+        self.dataset = build_or_accept(dataset, DATASETS, name="dataset", owner=self)
         self.oversample_thr = oversample_thr
         self._metainfo = self.dataset.metainfo
         if not lazy_init:

@@ -2,7 +2,7 @@
 
 from typing import Any, Iterator, List, Mapping, Optional, Sequence, Union
 
-from loomcv.registry import EVALUATOR, METRICS
+from loomcv.registry import EVALUATOR, METRICS, build_or_accept
 
 from .metric import BaseMetric
 
@@ -24,14 +24,8 @@ class Evaluator:
     def __init__(self, metrics: Union[Mapping, BaseMetric, Sequence], prefix: Optional[str] = None):
         if isinstance(metrics, (Mapping, BaseMetric)):
             metrics = [metrics]
-        self.metrics: List[BaseMetric] = []
-        for metric in metrics:
-            if isinstance(metric, Mapping):
-                metric = METRICS.build(metric)
-            if not isinstance(metric, BaseMetric):
-                raise TypeError(f"Evaluator: each metric must be a BaseMetric or a config dict, "
-                                f"got {type(metric).__name__}: {metric!r}")
-            self.metrics.append(metric)
+        self.metrics: List[BaseMetric] = [build_or_accept(m, METRICS, BaseMetric, "each metric", self)
+                                          for m in metrics]
         self._dataset_meta: Optional[dict] = None
         self.prefix = prefix
 

@@ -7,6 +7,7 @@ from typing import List, Optional, Sequence, Union
 
 from loomcv.errors import ConfigError, did_you_mean
 from loomcv.registry import HOOKS
+from loomcv.validation import check_choice
 
 from .hook import Hook
 
@@ -64,8 +65,8 @@ class CheckpointHook(Hook):
         if len(rules) != len(self.save_best):
             raise ConfigError(f"CheckpointHook: {len(rules)} rule(s) for {len(self.save_best)} save_best key(s)")
         for r in rules:
-            if r is not None and r not in RULES:
-                raise ConfigError(f"CheckpointHook: rule must be 'greater' or 'less', got {r!r}")
+            if r is not None:
+                check_choice(self, "rule", r, RULES)
         self.rules = rules
         self.best_ckpt_paths: dict = {}
         self.kept: List[str] = []

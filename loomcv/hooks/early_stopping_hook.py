@@ -5,6 +5,7 @@ from typing import Optional
 
 from loomcv.errors import ConfigError, did_you_mean
 from loomcv.registry import HOOKS
+from loomcv.validation import check_choice
 
 from .checkpoint_hook import GREATER_KEYS, LESS_KEYS
 from .hook import Hook
@@ -36,8 +37,7 @@ class EarlyStoppingHook(Hook):
             else:
                 raise ConfigError(f"EarlyStoppingHook: cannot tell whether a larger {monitor!r} is better; "
                                   f"set rule='greater' or rule='less'")
-        if rule not in ("greater", "less"):
-            raise ConfigError(f"EarlyStoppingHook: rule must be 'greater' or 'less', got {rule!r}")
+        check_choice(self, "rule", rule, ("greater", "less"))
         self.rule = rule
         self.min_delta = abs(min_delta)
         self.strict = strict

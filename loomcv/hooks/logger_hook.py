@@ -12,6 +12,7 @@ import sys
 from typing import Optional
 
 from loomcv.registry import HOOKS
+from loomcv.validation import check_positive
 
 from .hook import Hook
 
@@ -40,8 +41,7 @@ class LoggerHook(Hook):
                  log_metric_by_epoch: bool = True, progress_bar: Optional[bool] = None,
                  out_dir: Optional[str] = None, out_suffix=(".json", ".log", ".py", "yaml"),
                  keep_local: bool = True, backend_args: Optional[dict] = None):
-        if not isinstance(interval, int) or interval < 1:
-            raise ValueError(f"LoggerHook: interval must be a positive int, got {interval!r}")
+        check_positive(self, "interval", interval, integer=True)
         self.interval = interval
         self.ignore_last = ignore_last
         self.interval_exp_name = interval_exp_name

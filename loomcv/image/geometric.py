@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 
 from loomcv.errors import ConfigError
+from loomcv.validation import check_choice
 
-from .io import check_choice
 
 CV2_INTERP = {
     "nearest": cv2.INTER_NEAREST, "bilinear": cv2.INTER_LINEAR, "bicubic": cv2.INTER_CUBIC,
@@ -28,8 +28,8 @@ PAD_MODES = ("constant", "edge", "reflect", "symmetric")
 
 
 def check_interpolation(interpolation: str, backend: str = "cv2", owner: str = "imresize") -> None:
-    check_choice("backend", backend, tuple(INTERPOLATIONS), owner)
-    check_choice("interpolation", interpolation, INTERPOLATIONS[backend], owner)
+    check_choice(owner, "backend", backend, tuple(INTERPOLATIONS))
+    check_choice(owner, "interpolation", interpolation, INTERPOLATIONS[backend])
 
 
 def imresize(img: np.ndarray, size: Tuple[int, int], return_scale: bool = False,
@@ -148,7 +148,7 @@ def impad(img: np.ndarray, *, shape: Optional[Tuple[int, int]] = None,
     """Pad to ``shape=(h, w)`` (bottom/right) or by ``padding=(left, top, right, bottom)``."""
     if (shape is None) == (padding is None):
         raise ConfigError("impad: give exactly one of `shape` and `padding`")
-    check_choice("padding_mode", padding_mode, PAD_MODES, "impad")
+    check_choice("impad", "padding_mode", padding_mode, PAD_MODES)
     if shape is not None:
         width = max(int(shape[1]) - img.shape[1], 0)
         height = max(int(shape[0]) - img.shape[0], 0)
@@ -190,7 +190,7 @@ def imflip(img: np.ndarray, direction: str = "horizontal") -> np.ndarray:
     """Mirror left-right, top-bottom, or both ('diagonal'); returns a new contiguous array."""
     code = _CV2_FLIP.get(direction)
     if code is None:
-        check_choice("direction", direction, FLIP_DIRECTIONS, "imflip")
+        check_choice("imflip", "direction", direction, FLIP_DIRECTIONS)
     if img.dtype in (np.uint8, np.float32, np.float64) and (img.ndim == 2 or img.shape[2] <= 4):
         return cv2.flip(img, code)
     axes = {"horizontal": 1, "vertical": 0, "diagonal": (0, 1)}[direction]
@@ -205,8 +205,8 @@ def _fill(border_value: Union[float, Sequence[float]], img: np.ndarray):
 
 def _warp(img: np.ndarray, matrix: np.ndarray, size: Tuple[int, int], border_value, interpolation: str,
           border_mode: str = "constant") -> np.ndarray:
-    check_choice("interpolation", interpolation, tuple(CV2_INTERP), "warp")
-    check_choice("border_mode", border_mode, tuple(BORDER_MODES), "warp")
+    check_choice("warp", "interpolation", interpolation, tuple(CV2_INTERP))
+    check_choice("warp", "border_mode", border_mode, tuple(BORDER_MODES))
     return cv2.warpAffine(img, matrix, size, flags=CV2_INTERP[interpolation],
                           borderMode=BORDER_MODES[border_mode], borderValue=_fill(border_value, img))
 
@@ -234,7 +234,7 @@ def imrotate(img: np.ndarray, angle: float, center: Optional[Tuple[float, float]
 def imshear(img: np.ndarray, magnitude: float, direction: str = "horizontal",
             border_value: Union[float, Sequence[float]] = 0, interpolation: str = "bilinear") -> np.ndarray:
     """Shear by ``magnitude`` (x += m*y for horizontal, y += m*x for vertical)."""
-    check_choice("direction", direction, ("horizontal", "vertical"), "imshear")
+    check_choice("imshear", "direction", direction, ("horizontal", "vertical"))
     matrix = np.float32([[1, magnitude, 0], [0, 1, 0]] if direction == "horizontal"
                         else [[1, 0, 0], [magnitude, 1, 0]])
     return _warp(img, matrix, (img.shape[1], img.shape[0]), border_value, interpolation)
@@ -243,7 +243,7 @@ def imshear(img: np.ndarray, magnitude: float, direction: str = "horizontal",
 def imtranslate(img: np.ndarray, offset: float, direction: str = "horizontal",
                 border_value: Union[float, Sequence[float]] = 0, interpolation: str = "bilinear") -> np.ndarray:
     """Shift by ``offset`` pixels right (horizontal) or down (vertical); negative goes the other way."""
-    check_choice("direction", direction, ("horizontal", "vertical"), "imtranslate")
+    check_choice("imtranslate", "direction", direction, ("horizontal", "vertical"))
     matrix = np.float32([[1, 0, offset], [0, 1, 0]] if direction == "horizontal"
                         else [[1, 0, 0], [0, 1, offset]])
     return _warp(img, matrix, (img.shape[1], img.shape[0]), border_value, interpolation)

@@ -9,7 +9,8 @@ import cv2
 import numpy as np
 
 from loomcv import fileio
-from loomcv.errors import ConfigError, did_you_mean
+from loomcv.errors import ConfigError
+from loomcv.validation import check_choice
 
 _CV2_FLAGS = {
     "color": cv2.IMREAD_COLOR,
@@ -26,19 +27,10 @@ class ImageDecodeError(ValueError):
     """Bytes that are not an image the chosen backend can decode."""
 
 
-def check_choice(name: str, value: Any, choices, owner: str = "") -> None:
-    """Raise a ConfigError naming ``owner``'s argument ``name`` and the valid choices."""
-    if value not in choices:
-        hint = did_you_mean(value, choices) if isinstance(value, str) else ""
-        where = f"{owner}: " if owner else ""
-        raise ConfigError(f"{where}{name}={value!r} is not valid; choose from "
-                          f"{', '.join(map(repr, choices))}.{hint}")
-
-
 def _check(flag: str, channel_order: str, backend: str) -> None:
-    check_choice("flag", flag, tuple(_CV2_FLAGS), "imread")
-    check_choice("channel_order", channel_order, CHANNEL_ORDERS, "imread")
-    check_choice("backend", backend, IMREAD_BACKENDS, "imread")
+    check_choice("imread", "flag", flag, tuple(_CV2_FLAGS))
+    check_choice("imread", "channel_order", channel_order, CHANNEL_ORDERS)
+    check_choice("imread", "backend", backend, IMREAD_BACKENDS)
 
 
 def _pillow_decode(content: bytes, flag: str, channel_order: str) -> np.ndarray:

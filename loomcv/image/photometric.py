@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 
 from loomcv.errors import ConfigError
+from loomcv.validation import check
 
-from .io import check_choice
 
 # ------------------------------------------------------------------ colour spaces
 _CONVERSIONS = {
@@ -131,8 +131,7 @@ def adjust_sharpness(img: np.ndarray, factor: float = 1.0, kernel: Optional[np.n
 
 def adjust_hue(img: np.ndarray, hue_factor: float) -> np.ndarray:
     """Rotate hue by ``hue_factor`` of a full turn, in [-0.5, 0.5] (BGR uint8 image)."""
-    if not -0.5 <= hue_factor <= 0.5:
-        raise ConfigError(f"adjust_hue: hue_factor must be in [-0.5, 0.5], got {hue_factor}")
+    check(-0.5 <= hue_factor <= 0.5, "adjust_hue", f"hue_factor must be in [-0.5, 0.5], got {hue_factor}")
     hsv = cv2.cvtColor(img.astype(np.uint8), cv2.COLOR_BGR2HSV_FULL)
     hsv[..., 0] = (hsv[..., 0].astype(np.int16) + int(round(hue_factor * 255))) % 256
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR_FULL).astype(img.dtype)
@@ -163,8 +162,7 @@ def solarize(img: np.ndarray, thr: float = 128) -> np.ndarray:
 
 def posterize(img: np.ndarray, bits: int) -> np.ndarray:
     """Keep the top ``bits`` bits of each value."""
-    if not 0 <= bits <= 8:
-        raise ConfigError(f"posterize: bits must be in [0, 8], got {bits}")
+    check(0 <= bits <= 8, "posterize", f"bits must be in [0, 8], got {bits}")
     shift = 8 - int(bits)
     return np.left_shift(np.right_shift(img, shift), shift)
 

@@ -17,7 +17,6 @@ from typing import Any
 
 _WHERE = {
     "LEGACY_KEYS": "config", "NATIVE_KEYS": "config", "is_legacy": "config", "translate": "config",
-    "maybe_translate": "config",
     "POLICIES": "policies", "Policy": "policies", "policies_of": "policies",
     "LegacyLR": "schedulers", "LegacyMomentum": "schedulers",
     "ValLossHook": "hooks",

@@ -457,26 +457,4 @@ def translate(cfg: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[Path, Path]]:
     return t.out, t.origin
 
 
-def maybe_translate(cfg):
-    """Return ``cfg`` translated when it uses the legacy dialect, else unchanged."""
-    from loomcv.config.config import Config
-    from loomcv.config.loader import leaf_paths
-
-    data = cfg.to_dict()
-    if not is_legacy(data):
-        return cfg
-    native, origin = translate(data)
-    provenance: Dict[Path, str] = {}
-    for leaf in leaf_paths(native):
-        for cut in range(len(leaf), 0, -1):
-            if leaf[:cut] in origin:
-                old = origin[leaf[:cut]]
-                old_path = old + leaf[cut:] if old == leaf[:cut] else old
-                src = source_of(cfg.provenance, old_path) or source_of(cfg.provenance, old)
-                provenance[leaf] = src if old == leaf[:cut] else f"{src} (legacy {path_text(old)})"
-                break
-    return Config(native, cfg.text, cfg.filename, provenance,
-                  legacy_keys=tuple(sorted(k for k in LEGACY_KEYS if k in data)))
-
-
-__all__ = ["LEGACY_KEYS", "NATIVE_KEYS", "is_legacy", "translate", "maybe_translate"]
+__all__ = ["LEGACY_KEYS", "NATIVE_KEYS", "is_legacy", "translate"]

@@ -12,10 +12,11 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 import torch
 import torch.nn as nn
 
-from loomcv.registry import MODELS
+from loomcv.registry import MODELS, build_or_accept
 
 from .base_module import BaseModule
 from .data_preprocessor import BaseDataPreprocessor
+from .forward import run_forward
 
 
 class BaseModel(BaseModule):
@@ -25,13 +26,7 @@ class BaseModel(BaseModule):
         super().__init__(init_cfg)
         if data_preprocessor is None:
             data_preprocessor = dict(type="BaseDataPreprocessor")
-        if isinstance(data_preprocessor, nn.Module):
-            self.data_preprocessor = data_preprocessor
-        elif isinstance(data_preprocessor, Mapping):
-            self.data_preprocessor = MODELS.build(data_preprocessor)
-        else:
-            raise TypeError(f"{type(self).__name__}: data_preprocessor must be a config dict or an "
-                            f"nn.Module, got {type(data_preprocessor).__name__}")
+        self.data_preprocessor = build_or_accept(data_preprocessor, MODELS, nn.Module, "data_preprocessor", self)
 
     def forward(self, inputs: torch.Tensor, data_samples: Optional[list] = None,
                 mode: str = "tensor") -> Union[Dict[str, torch.Tensor], list, Any]:
@@ -81,16 +76,6 @@ class BaseModel(BaseModule):
         log_vars = OrderedDict([("loss", loss.detach())])
         log_vars.update((k, v.detach()) for k, v in items)
         return loss, log_vars
-
-
-def run_forward(model: nn.Module, data: Union[dict, tuple, list], mode: str) -> Any:
-    """Call ``model`` (or its DDP wrapper) on preprocessed data, unpacking dicts and sequences."""
-    if isinstance(data, Mapping):
-        return model(**data, mode=mode)
-    if isinstance(data, (list, tuple)):
-        return model(*data, mode=mode)
-    raise TypeError(f"the data preprocessor output must be a dict, tuple or list, got "
-                    f"{type(data).__name__}")
 
 
 __all__ = ["BaseModel", "BaseDataPreprocessor", "run_forward"]

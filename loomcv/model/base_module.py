@@ -13,6 +13,8 @@ from typing import Iterable, List, Mapping, Optional, Union
 
 import torch.nn as nn
 
+from loomcv.logging import print_log
+
 from .weight_init import initialize, update_init_info
 
 InitCfg = Union[None, Mapping, List[Mapping]]
@@ -75,10 +77,8 @@ class BaseModule(nn.Module):
 
     def _log_init_record(self) -> None:
         lines = [f"{name}: {info}" for name, info in self.init_record]
-        from loomcv.checkpoint.report import _log
-
-        _log(f"parameter initialization of {type(self).__name__}:\n  " + "\n  ".join(lines),
-             logging.DEBUG)
+        print_log(f"parameter initialization of {type(self).__name__}:\n  " + "\n  ".join(lines),
+                  logger="current", level=logging.DEBUG)
 
     def __repr__(self) -> str:
         text = super().__repr__()

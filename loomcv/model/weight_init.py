@@ -17,6 +17,9 @@ import torch.nn as nn
 from loomcv.checkpoint import load_checkpoint
 from loomcv.errors import ConfigError, did_you_mean
 from loomcv.registry import WEIGHT_INITIALIZERS
+from loomcv.validation import check_choice
+
+DISTRIBUTIONS = ("normal", "uniform")
 
 # ---------------------------------------------------------------- functions
 
@@ -56,7 +59,7 @@ def uniform_init(module: nn.Module, a: float = 0, b: float = 1, bias: float = 0)
 
 def xavier_init(module: nn.Module, gain: float = 1, bias: float = 0,
                 distribution: str = "normal") -> None:
-    _check_distribution(distribution)
+    check_choice("xavier_init", "distribution", distribution, DISTRIBUTIONS)
     if _has(module, "weight"):
         fn = nn.init.xavier_uniform_ if distribution == "uniform" else nn.init.xavier_normal_
         fn(module.weight, gain=gain)
@@ -66,7 +69,7 @@ def xavier_init(module: nn.Module, gain: float = 1, bias: float = 0,
 
 def kaiming_init(module: nn.Module, a: float = 0, mode: str = "fan_out",
                  nonlinearity: str = "relu", bias: float = 0, distribution: str = "normal") -> None:
-    _check_distribution(distribution)
+    check_choice("kaiming_init", "distribution", distribution, DISTRIBUTIONS)
     if _has(module, "weight"):
         fn = nn.init.kaiming_uniform_ if distribution == "uniform" else nn.init.kaiming_normal_
         fn(module.weight, a=a, mode=mode, nonlinearity=nonlinearity)
@@ -77,11 +80,6 @@ def kaiming_init(module: nn.Module, a: float = 0, mode: str = "fan_out",
 def bias_init_with_prob(prior_prob: float) -> float:
     """The bias that makes sigmoid output ``prior_prob`` (focal-loss style heads)."""
     return float(-math.log((1 - prior_prob) / prior_prob))
-
-
-def _check_distribution(distribution: str) -> None:
-    if distribution not in ("uniform", "normal"):
-        raise ValueError(f"distribution must be 'uniform' or 'normal', got {distribution!r}")
 
 
 # ------------------------------------------------------------- init record
@@ -192,7 +190,7 @@ class UniformInit(BaseInit):
 class XavierInit(BaseInit):
     def __init__(self, gain: float = 1, distribution: str = "normal", **kwargs):
         super().__init__(**kwargs)
-        _check_distribution(distribution)
+        check_choice(self, "distribution", distribution, DISTRIBUTIONS)
         self.gain, self.distribution = gain, distribution
 
     def init_module(self, m: nn.Module) -> None:
@@ -204,7 +202,7 @@ class KaimingInit(BaseInit):
     def __init__(self, a: float = 0, mode: str = "fan_out", nonlinearity: str = "relu",
                  distribution: str = "normal", **kwargs):
         super().__init__(**kwargs)
-        _check_distribution(distribution)
+        check_choice(self, "distribution", distribution, DISTRIBUTIONS)
         self.a, self.mode, self.nonlinearity, self.distribution = a, mode, nonlinearity, distribution
 
     def init_module(self, m: nn.Module) -> None:

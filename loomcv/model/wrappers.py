@@ -19,7 +19,7 @@ from loomcv import dist
 from loomcv.logging import print_log
 from loomcv.registry import MODEL_WRAPPERS
 
-from .base_model import run_forward
+from .forward import run_forward
 
 MODEL_WRAPPERS.register_module("DistributedDataParallel", module=DistributedDataParallel)
 MODEL_WRAPPERS.register_module("DataParallel", module=DataParallel)

@@ -18,6 +18,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from loomcv.errors import ConfigError, did_you_mean
 from loomcv.registry import OPTIM_WRAPPERS
+from loomcv.validation import check_choice
 
 _CLIP_KEYS = {"norm": ("max_norm", "norm_type", "error_if_nonfinite", "foreach"),
               "value": ("clip_value", "foreach")}
@@ -26,8 +27,7 @@ _CLIP_KEYS = {"norm": ("max_norm", "norm_type", "error_if_nonfinite", "foreach")
 def _check_clip_cfg(clip_grad: Mapping) -> tuple:
     cfg = dict(clip_grad)
     kind = cfg.pop("type", "norm")
-    if kind not in _CLIP_KEYS:
-        raise ConfigError(f"clip_grad type must be 'norm' or 'value', got {kind!r}")
+    check_choice("OptimWrapper", "clip_grad['type']", kind, _CLIP_KEYS)
     for key in cfg:
         if key not in _CLIP_KEYS[kind]:
             raise ConfigError(f"clip_grad (type {kind!r}) got unknown key {key!r}; valid keys: "

@@ -3,7 +3,7 @@
 See docs/registry.md. Nothing here imports torch.
 """
 
-from .build import build_from_cfg, check_arguments
+from .build import build_from_cfg, build_or_accept, check_arguments
 from .default_scope import DefaultScope, default_scope, init_default_scope, resolve_scope
 from .imports import import_custom_modules, import_modules_from_strings
 from .registry import Registry, split_scope_key
@@ -14,7 +14,7 @@ from .root import (DATA_SAMPLERS, DATASETS, EVALUATOR, FUNCTIONS, HOOKS, INFEREN
                    TASK_UTILS, TRANSFORMS, VISBACKENDS, VISUALIZERS, WEIGHT_INITIALIZERS)
 
 __all__ = [
-    "Registry", "build_from_cfg", "check_arguments", "split_scope_key", "DefaultScope",
+    "Registry", "build_from_cfg", "build_or_accept", "check_arguments", "split_scope_key", "DefaultScope",
     "default_scope", "init_default_scope", "resolve_scope", "Toolbox", "toolboxes",
     "find_toolbox", "register_toolbox", "scope_aliases",
     "import_custom_modules", "import_modules_from_strings", "ROOT_REGISTRIES", *ROOT_REGISTRIES,

@@ -5,7 +5,7 @@ file (and line) the value came from, with the closest valid names.
 """
 
 import inspect
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Tuple, Union
 
 from loomcv.errors import BuildArgumentError, ConfigKeyError, RegistryError, closest, did_you_mean
 
@@ -161,3 +161,37 @@ def build_from_cfg(cfg: Any, registry: Any, default_args: Optional[Mapping] = No
             name = getattr(obj_cls, "__qualname__", repr(obj_cls))
             err.add_note(f"while building {name} from registry {registry.name!r}{context}")
             raise
+
+
+def _type_names(expected: Union[type, Tuple[type, ...]]) -> str:
+    types = expected if isinstance(expected, tuple) else (expected,)
+    return " or ".join(getattr(t, "__qualname__", repr(t)) for t in types)
+
+
+def build_or_accept(cfg_or_obj: Any, registry: Any, expected_type: Union[None, type, Tuple[type, ...]] = None,
+                    name: str = "argument", owner: Any = None, default_args: Optional[Mapping] = None,
+                    allow_none: bool = False) -> Any:
+    """Build ``cfg_or_obj`` from ``registry`` when it is a config dict, else take it as built.
+
+    Components accept either a config or a ready object for their parts (a
+    model's backbone, an evaluator's metrics, a pipeline's transforms); this is
+    the one place that decides which, so every one of them answers a wrong
+    value the same way: a TypeError naming ``owner``, the argument ``name``, what
+    it takes and what it got. With ``expected_type``, an object given (or one the
+    config built) must be an instance of it; ``None`` is accepted only with
+    ``allow_none``.
+    """
+    prefix = f"{owner if isinstance(owner, str) else type(owner).__name__}: " if owner is not None else ""
+    if cfg_or_obj is None and allow_none:
+        return None
+    if isinstance(cfg_or_obj, Mapping):
+        built = registry.build(cfg_or_obj, default_args=default_args)
+        if expected_type is not None and not isinstance(built, expected_type):
+            raise TypeError(f"{prefix}{name} config built a {type(built).__name__}, not a "
+                            f"{_type_names(expected_type)}: {cfg_or_obj!r}")
+        return built
+    if cfg_or_obj is None or (expected_type is not None and not isinstance(cfg_or_obj, expected_type)):
+        wanted = f"a {_type_names(expected_type)} or a config dict" if expected_type is not None \
+            else "a config dict or a built object"
+        raise TypeError(f"{prefix}{name} must be {wanted}, got {type(cfg_or_obj).__name__}: {cfg_or_obj!r}")
+    return cfg_or_obj

@@ -18,18 +18,24 @@ import numpy as np
 
 from loomcv.errors import ConfigError, did_you_mean
 from loomcv.image import (adjust_brightness, adjust_color, adjust_contrast, adjust_sharpness, auto_contrast,
-                          check_choice, cutout, equalize, iminvert, imrotate, imshear, imtranslate, posterize,
+                          cutout, equalize, iminvert, imrotate, imshear, imtranslate, posterize,
                           solarize)
 from loomcv.registry import TRANSFORMS
+from loomcv.validation import check, check_choice, check_prob
 
-from .base import BaseTransform, cache_randomness, check, check_prob
+from .base import BaseTransform, cache_randomness
 from .wrappers import Compose
 
 PadVal = Union[int, Sequence[int]]
 
 
 class BaseAugTransform(BaseTransform):
-    """Shared probability and magnitude logic of the augmentation operations."""
+    """Shared probability and magnitude logic of the augmentation operations.
+
+    Required Keys: img
+    Modified Keys: img
+    Added Keys: -
+    """
 
     #: name of the argument that gives the strength directly (None: no strength)
     direct: Optional[str] = None
@@ -111,13 +117,18 @@ def _pad_val(owner: str, pad_val: PadVal) -> PadVal:
 
 
 def _interp(owner: str, interpolation: str) -> str:
-    check_choice("interpolation", interpolation, ("nearest", "bilinear", "bicubic", "area", "lanczos"), owner)
+    check_choice(owner, "interpolation", interpolation, ("nearest", "bilinear", "bicubic", "area", "lanczos"))
     return interpolation
 
 
 @TRANSFORMS.register_module()
 class Shear(BaseAugTransform):
-    """Shear by ``magnitude`` (e.g. 0.3) horizontally or vertically."""
+    """Shear by ``magnitude`` (e.g. 0.3) horizontally or vertically.
+
+    Required Keys: img
+    Modified Keys: img
+    Added Keys: -
+    """
 
     direct, signed = "magnitude", True
 
@@ -125,7 +136,7 @@ class Shear(BaseAugTransform):
                  direction: str = "horizontal", random_negative_prob: float = 0.5,
                  interpolation: str = "bicubic", **kwargs):
         self.magnitude = magnitude
-        check_choice("direction", direction, ("horizontal", "vertical"), "Shear")
+        check_choice(self, "direction", direction, ("horizontal", "vertical"))
         self.pad_val = _pad_val("Shear", pad_val)
         self.direction = direction
         self.interpolation = _interp("Shear", interpolation)
@@ -137,7 +148,12 @@ class Shear(BaseAugTransform):
 
 @TRANSFORMS.register_module()
 class Translate(BaseAugTransform):
-    """Shift by ``magnitude`` of the width (horizontal) or height (vertical)."""
+    """Shift by ``magnitude`` of the width (horizontal) or height (vertical).
+
+    Required Keys: img
+    Modified Keys: img
+    Added Keys: -
+    """
 
     direct, signed = "magnitude", True
 
@@ -145,7 +161,7 @@ class Translate(BaseAugTransform):
                  direction: str = "horizontal", random_negative_prob: float = 0.5,
                  interpolation: str = "nearest", **kwargs):
         self.magnitude = magnitude
-        check_choice("direction", direction, ("horizontal", "vertical"), "Translate")
+        check_choice(self, "direction", direction, ("horizontal", "vertical"))
         self.pad_val = _pad_val("Translate", pad_val)
         self.direction = direction
         self.interpolation = _interp("Translate", interpolation)
@@ -158,7 +174,12 @@ class Translate(BaseAugTransform):
 
 @TRANSFORMS.register_module()
 class Rotate(BaseAugTransform):
-    """Rotate clockwise by ``angle`` degrees about ``center`` (the image centre by default)."""
+    """Rotate clockwise by ``angle`` degrees about ``center`` (the image centre by default).
+
+    Required Keys: img
+    Modified Keys: img
+    Added Keys: -
+    """
 
     direct, signed = "angle", True
 
@@ -179,7 +200,12 @@ class Rotate(BaseAugTransform):
 
 @TRANSFORMS.register_module()
 class AutoContrast(BaseAugTransform):
-    """Stretch each channel's values to the full 0-255 range."""
+    """Stretch each channel's values to the full 0-255 range.
+
+    Required Keys: img
+    Modified Keys: img
+    Added Keys: -
+    """
 
     def __init__(self, prob: float = 0.5, **kwargs):
         super().__init__(prob=prob, **kwargs)
@@ -190,7 +216,12 @@ class AutoContrast(BaseAugTransform):
 
 @TRANSFORMS.register_module()
 class Invert(BaseAugTransform):
-    """255 - img."""
+    """255 - img.
+
+    Required Keys: img
+    Modified Keys: img
+    Added Keys: -
+    """
 
     def __init__(self, prob: float = 0.5, **kwargs):
         super().__init__(prob=prob, **kwargs)
@@ -201,7 +232,12 @@ class Invert(BaseAugTransform):
 
 @TRANSFORMS.register_module()
 class Equalize(BaseAugTransform):
-    """Histogram equalization per channel."""
+    """Histogram equalization per channel.
+
+    Required Keys: img
+    Modified Keys: img
+    Added Keys: -
+    """
 
     def __init__(self, prob: float = 0.5, **kwargs):
         super().__init__(prob=prob, **kwargs)
@@ -212,7 +248,12 @@ class Equalize(BaseAugTransform):
 
 @TRANSFORMS.register_module()
 class Solarize(BaseAugTransform):
-    """Invert the values at or above ``thr``."""
+    """Invert the values at or above ``thr``.
+
+    Required Keys: img
+    Modified Keys: img
+    Added Keys: -
+    """
 
     direct = "thr"
 
@@ -226,7 +267,12 @@ class Solarize(BaseAugTransform):
 
 @TRANSFORMS.register_module()
 class SolarizeAdd(BaseAugTransform):
-    """Add ``magnitude`` to the values below ``thr`` (clipped at 255)."""
+    """Add ``magnitude`` to the values below ``thr`` (clipped at 255).
+
+    Required Keys: img
+    Modified Keys: img
+    Added Keys: -
+    """
 
     direct = "magnitude"
 
@@ -242,7 +288,12 @@ class SolarizeAdd(BaseAugTransform):
 
 @TRANSFORMS.register_module()
 class Posterize(BaseAugTransform):
-    """Keep the top ``bits`` bits of each value (a drawn magnitude is rounded up)."""
+    """Keep the top ``bits`` bits of each value (a drawn magnitude is rounded up).
+
+    Required Keys: img
+    Modified Keys: img
+    Added Keys: -
+    """
 
     direct = "bits"
 
@@ -273,35 +324,60 @@ class _Enhance(BaseAugTransform):
 
 @TRANSFORMS.register_module()
 class Contrast(_Enhance):
-    """Contrast factor 1 + magnitude."""
+    """Contrast factor 1 + magnitude.
+
+    Required Keys: img
+    Modified Keys: img
+    Added Keys: -
+    """
 
     op = staticmethod(adjust_contrast)
 
 
 @TRANSFORMS.register_module()
 class ColorTransform(_Enhance):
-    """Saturation factor 1 + magnitude."""
+    """Saturation factor 1 + magnitude.
+
+    Required Keys: img
+    Modified Keys: img
+    Added Keys: -
+    """
 
     op = staticmethod(lambda img, factor: adjust_color(img, alpha=factor))
 
 
 @TRANSFORMS.register_module()
 class Brightness(_Enhance):
-    """Brightness factor 1 + magnitude."""
+    """Brightness factor 1 + magnitude.
+
+    Required Keys: img
+    Modified Keys: img
+    Added Keys: -
+    """
 
     op = staticmethod(adjust_brightness)
 
 
 @TRANSFORMS.register_module()
 class Sharpness(_Enhance):
-    """Sharpness factor 1 + magnitude."""
+    """Sharpness factor 1 + magnitude.
+
+    Required Keys: img
+    Modified Keys: img
+    Added Keys: -
+    """
 
     op = staticmethod(adjust_sharpness)
 
 
 @TRANSFORMS.register_module()
 class Cutout(BaseAugTransform):
-    """Fill a random ``shape`` (int or (h, w)) rectangle with ``pad_val``."""
+    """Fill a random ``shape`` (int or (h, w)) rectangle with ``pad_val``.
+
+    Required Keys: img
+    Modified Keys: img
+    Added Keys: -
+    """
 
     direct = "shape"
 
@@ -319,7 +395,12 @@ class Cutout(BaseAugTransform):
 
 @TRANSFORMS.register_module()
 class GaussianBlur(BaseAugTransform):
-    """Gaussian blur of standard deviation ``radius`` pixels."""
+    """Gaussian blur of standard deviation ``radius`` pixels.
+
+    Required Keys: img
+    Modified Keys: img
+    Added Keys: -
+    """
 
     direct = "radius"
 
@@ -419,6 +500,10 @@ class AutoAugment(BaseTransform):
     """Apply one randomly chosen sub-policy (a list of operations) per image.
 
     ``policies`` is a name (``'imagenet'``) or a list of sub-policies.
+
+    Required Keys: img
+    Modified Keys: img
+    Added Keys: -
     """
 
     def __init__(self, policies: Union[str, List[List[dict]]], hparams: dict = dict(pad_val=128)):
@@ -443,7 +528,12 @@ class AutoAugment(BaseTransform):
 @TRANSFORMS.register_module()
 class RandAugment(BaseTransform):
     """Apply ``num_policies`` operations drawn (with replacement) from ``policies``, all at
-    ``magnitude_level`` of ``total_level`` (blurred by ``magnitude_std``)."""
+    ``magnitude_level`` of ``total_level`` (blurred by ``magnitude_std``).
+
+    Required Keys: img
+    Modified Keys: img
+    Added Keys: -
+    """
 
     def __init__(self, policies: Union[str, List[dict]], num_policies: int, magnitude_level: float,
                  magnitude_std: Union[float, str] = 0., total_level: float = 10,

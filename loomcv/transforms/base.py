@@ -11,7 +11,6 @@ import inspect
 from contextlib import contextmanager
 from typing import Any, Dict, Iterable, Optional
 
-from loomcv.errors import ConfigError
 
 _SIGNATURES: Dict[type, tuple] = {}
 
@@ -77,6 +76,10 @@ class BaseTransform:
 
     ``repr`` shows the constructor arguments, read back from attributes of the
     same names, so every transform prints the way it was configured.
+
+    Each transform's docstring ends with the keys of ``results`` it reads
+    ("Required Keys:"), overwrites ("Modified Keys:") and creates ("Added
+    Keys:"), '-' for none, so a pipeline can be checked by reading it.
     """
 
     def __call__(self, results: Dict) -> Optional[Dict]:
@@ -95,24 +98,3 @@ class BaseTransform:
             _SIGNATURES[cls] = names
         args = ", ".join(f"{n}={getattr(self, n)!r}" for n in names if hasattr(self, n))
         return f"{cls.__name__}({args})"
-
-
-def check(condition: bool, owner: Any, message: str) -> None:
-    """Raise ConfigError('<Transform>: <message>') unless ``condition``."""
-    if not condition:
-        name = owner if isinstance(owner, str) else type(owner).__name__
-        raise ConfigError(f"{name}: {message}")
-
-
-def check_prob(owner: Any, name: str, value: Any) -> None:
-    check(isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1, owner,
-          f"{name} must be a number in [0, 1], got {value!r}")
-
-
-def check_range(owner: Any, name: str, value: Any, low: float = float("-inf")) -> tuple:
-    """A (min, max) pair with low <= min <= max."""
-    ok = isinstance(value, (tuple, list)) and len(value) == 2 and all(
-        isinstance(v, (int, float)) for v in value)
-    check(ok and low <= value[0] <= value[1], owner,
-          f"{name} must be a (min, max) pair with {low} <= min <= max, got {value!r}")
-    return tuple(value)

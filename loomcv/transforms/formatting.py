@@ -10,8 +10,9 @@ import numpy as np
 import torch
 
 from loomcv.registry import TRANSFORMS
+from loomcv.validation import check
 
-from .base import BaseTransform, check
+from .base import BaseTransform
 
 
 def to_tensor(data: Any) -> torch.Tensor:

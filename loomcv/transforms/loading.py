@@ -7,28 +7,33 @@ from typing import Dict, Optional
 import numpy as np
 
 from loomcv import fileio
-from loomcv.image import ImageDecodeError, check_choice, imfrombytes
+from loomcv.image import ImageDecodeError, imfrombytes
 from loomcv.image.io import IMREAD_BACKENDS, _CV2_FLAGS
 from loomcv.registry import TRANSFORMS
+from loomcv.validation import check, check_choice
 
-from .base import BaseTransform, check
+from .base import BaseTransform
 
 
 @TRANSFORMS.register_module()
 class LoadImageFromFile(BaseTransform):
-    """Read ``results['img_path']`` into ``img``; add ``img_shape`` and ``ori_shape`` (h, w).
+    """Read the image file ``results['img_path']`` into ``img`` (shapes are (h, w)).
 
     ``backend_args`` picks the storage backend (``dict(backend='lmdb', db_path=...)``);
     the MMCV 1.x ``file_client_args`` is accepted as the same thing. With
     ``ignore_empty`` a missing or unreadable file drops the sample (returns None)
     instead of raising.
+
+    Required Keys: img_path (or img_prefix + img_info['filename'] from MMCls 0.x datasets)
+    Modified Keys: img_path (filled in from img_prefix + img_info)
+    Added Keys: img, img_shape, ori_shape
     """
 
     def __init__(self, to_float32: bool = False, color_type: str = "color", imdecode_backend: str = "cv2",
                  file_client_args: Optional[dict] = None, ignore_empty: bool = False, *,
                  backend_args: Optional[dict] = None):
-        check_choice("color_type", color_type, tuple(_CV2_FLAGS), "LoadImageFromFile")
-        check_choice("imdecode_backend", imdecode_backend, IMREAD_BACKENDS, "LoadImageFromFile")
+        check_choice(self, "color_type", color_type, tuple(_CV2_FLAGS))
+        check_choice(self, "imdecode_backend", imdecode_backend, IMREAD_BACKENDS)
         check(file_client_args is None or backend_args is None, self,
               "give `backend_args` or the legacy `file_client_args`, not both")
         for name, value in (("file_client_args", file_client_args), ("backend_args", backend_args)):

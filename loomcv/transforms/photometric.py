@@ -6,11 +6,11 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from loomcv.image import (adjust_brightness, adjust_color, adjust_contrast, adjust_hue, adjust_lighting,
-                          check_choice)
+from loomcv.image import (adjust_brightness, adjust_color, adjust_contrast, adjust_hue, adjust_lighting)
 from loomcv.registry import TRANSFORMS
+from loomcv.validation import check, check_choice, check_prob, check_range
 
-from .base import BaseTransform, cache_randomness, check, check_prob, check_range
+from .base import BaseTransform, cache_randomness
 
 
 def _jitter_range(owner, name: str, value, center: float = 1., bound: Tuple[float, float] = (0, math.inf),
@@ -34,12 +34,16 @@ class ColorJitter(BaseTransform):
     Each of brightness/contrast/saturation is a factor range ``[max(0, 1-v), 1+v]``
     (or a given (min, max)); hue is a shift in [-0.5, 0.5] turns. ``backend`` is
     accepted for MMPretrain configs; both values run the same numpy/cv2 code.
+
+    Required Keys: img
+    Modified Keys: img
+    Added Keys: -
     """
 
     def __init__(self, brightness: Union[float, Sequence[float]] = 0., contrast: Union[float, Sequence[float]] = 0.,
                  saturation: Union[float, Sequence[float]] = 0., hue: Union[float, Sequence[float]] = 0.,
                  backend: str = "pillow"):
-        check_choice("backend", backend, ("pillow", "cv2"), "ColorJitter")
+        check_choice(self, "backend", backend, ("pillow", "cv2"))
         self.brightness = brightness
         self.contrast = contrast
         self.saturation = saturation
@@ -75,6 +79,10 @@ class RandomGrayscale(BaseTransform):
 
     ``channel_weights`` are in the image's channel order (``color_format``) and are
     normalised to sum to 1; ``keep_channels`` repeats the grey channel 3 times.
+
+    Required Keys: img
+    Modified Keys: img
+    Added Keys: -
     """
 
     def __init__(self, prob: float = 0.1, keep_channels: bool = False,
@@ -82,7 +90,7 @@ class RandomGrayscale(BaseTransform):
         check_prob(self, "prob", prob)
         check(len(channel_weights) == 3 and all(w >= 0 for w in channel_weights) and sum(channel_weights) > 0,
               self, f"channel_weights must be 3 non-negative numbers, got {channel_weights!r}")
-        check_choice("color_format", color_format, ("bgr", "rgb"), "RandomGrayscale")
+        check_choice(self, "color_format", color_format, ("bgr", "rgb"))
         self.prob = prob
         self.keep_channels = keep_channels
         self.channel_weights = tuple(channel_weights)
@@ -108,7 +116,12 @@ class RandomGrayscale(BaseTransform):
 
 @TRANSFORMS.register_module()
 class Lighting(BaseTransform):
-    """AlexNet PCA lighting noise with eigen-values ``eigval`` and eigen-vectors ``eigvec`` (3 x n)."""
+    """AlexNet PCA lighting noise with eigen-values ``eigval`` and eigen-vectors ``eigvec`` (3 x n).
+
+    Required Keys: img
+    Modified Keys: img
+    Added Keys: -
+    """
 
     def __init__(self, eigval: Sequence[float], eigvec: Sequence[Sequence[float]], alphastd: float = 0.1,
                  to_rgb: bool = False):
@@ -135,6 +148,10 @@ class RandomErasing(BaseTransform):
     Its area is ``U(min_area_ratio, max_area_ratio)`` of the image, its aspect
     ratio log-uniform in ``aspect_range``; ``mode='const'`` fills ``fill_color``,
     ``'rand'`` fills uniform noise, or N(fill_color, fill_std) when fill_std is set.
+
+    Required Keys: img
+    Modified Keys: img
+    Added Keys: -
     """
 
     def __init__(self, erase_prob: float = 0.5, min_area_ratio: float = 0.02, max_area_ratio: float = 0.4,
@@ -147,7 +164,7 @@ class RandomErasing(BaseTransform):
         if isinstance(aspect_range, numbers.Number):
             aspect_range = (min(aspect_range, 1 / aspect_range), max(aspect_range, 1 / aspect_range))
         aspect_range = check_range(self, "aspect_range", aspect_range, low=1e-8)
-        check_choice("mode", mode, ("const", "rand"), "RandomErasing")
+        check_choice(self, "mode", mode, ("const", "rand"))
         self.erase_prob = erase_prob
         self.min_area_ratio = min_area_ratio
         self.max_area_ratio = max_area_ratio

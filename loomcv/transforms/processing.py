@@ -10,11 +10,12 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from loomcv.image import (FLIP_DIRECTIONS, PAD_MODES, check_choice, check_interpolation, imcrop, imflip,
+from loomcv.image import (FLIP_DIRECTIONS, PAD_MODES, check_interpolation, imcrop, imflip,
                           imnormalize, impad, imrescale, imresize)
 from loomcv.registry import TRANSFORMS
+from loomcv.validation import check, check_choice, check_positive, check_prob, check_range
 
-from .base import BaseTransform, cache_randomness, check, check_prob, check_range
+from .base import BaseTransform, cache_randomness
 
 
 def _pair(owner, name: str, value, allow_none: bool = False) -> Optional[Tuple[int, int]]:
@@ -43,7 +44,9 @@ def _resize_img(results: Dict, size: Tuple[int, int], interpolation: str, backen
 class Resize(BaseTransform):
     """Resize to ``scale=(w, h)`` (or by ``scale_factor``); ``keep_ratio`` fits inside scale.
 
-    Adds ``scale``, ``scale_factor``, ``keep_ratio``; updates ``img``, ``img_shape``.
+    Required Keys: img
+    Modified Keys: img, img_shape
+    Added Keys: scale, scale_factor, keep_ratio
     """
 
     def __init__(self, scale: Optional[Union[int, Tuple[int, int]]] = None,
@@ -89,11 +92,16 @@ EDGES = ("short", "long", "width", "height")
 
 @TRANSFORMS.register_module()
 class ResizeEdge(BaseTransform):
-    """Resize so one edge ('short', 'long', 'width' or 'height') equals ``scale``, keeping the ratio."""
+    """Resize so one edge ('short', 'long', 'width' or 'height') equals ``scale``, keeping the ratio.
+
+    Required Keys: img
+    Modified Keys: img, img_shape
+    Added Keys: scale, scale_factor
+    """
 
     def __init__(self, scale: int, edge: str = "short", backend: str = "cv2", interpolation: str = "bilinear"):
-        check(isinstance(scale, numbers.Integral) and scale > 0, self, f"scale must be a positive int, got {scale!r}")
-        check_choice("edge", edge, EDGES, "ResizeEdge")
+        check_positive(self, "scale", scale, integer=True)
+        check_choice(self, "edge", edge, EDGES)
         check_interpolation(interpolation, backend, "ResizeEdge")
         self.scale = int(scale)
         self.edge = edge
@@ -116,6 +124,10 @@ class RandomResize(BaseTransform):
     """Resize to a random scale: ``scale * U(ratio_range)``, or between two scales ``[(w1, h1), (w2, h2)]``.
 
     The resize itself is a ``resize_type`` transform (Resize) built with ``resize_kwargs``.
+
+    Required Keys: img
+    Modified Keys: img, img_shape
+    Added Keys: scale, scale_factor, keep_ratio (those of the default Resize)
     """
 
     def __init__(self, scale: Union[Tuple[int, int], Sequence[Tuple[int, int]]],
@@ -155,6 +167,10 @@ class RandomResizedCrop(BaseTransform):
     ``scale`` is an int or (h, w); the crop covers ``crop_ratio_range`` of the
     area with an aspect ratio (w/h) drawn log-uniformly from ``aspect_ratio_range``;
     after ``max_attempts`` failed draws it falls back to a centre crop.
+
+    Required Keys: img
+    Modified Keys: img, img_shape
+    Added Keys: -
     """
 
     def __init__(self, scale: Union[int, Sequence[int]], crop_ratio_range: Tuple[float, float] = (0.08, 1.0),
@@ -220,7 +236,12 @@ def _crop(results: Dict, x1: int, y1: int, x2: int, y2: int) -> None:
 
 @TRANSFORMS.register_module()
 class CenterCrop(BaseTransform):
-    """Crop the centre ``crop_size=(w, h)`` (an int for a square); ``auto_pad`` pads small images first."""
+    """Crop the centre ``crop_size=(w, h)`` (an int for a square); ``auto_pad`` pads small images first.
+
+    Required Keys: img
+    Modified Keys: img, img_shape
+    Added Keys: pad_shape, pad_fixed_size, pad_size_divisor (only when auto_pad pads)
+    """
 
     def __init__(self, crop_size: Union[int, Tuple[int, int]], auto_pad: bool = False,
                  pad_cfg: dict = dict(type="Pad"), clip_object_border: bool = True):
@@ -250,7 +271,12 @@ class CenterCrop(BaseTransform):
 
 @TRANSFORMS.register_module()
 class RandomCrop(BaseTransform):
-    """Crop a random ``crop_size=(h, w)`` window, after optional ``padding`` (left, top, right, bottom)."""
+    """Crop a random ``crop_size=(h, w)`` window, after optional ``padding`` (left, top, right, bottom).
+
+    Required Keys: img
+    Modified Keys: img, img_shape
+    Added Keys: -
+    """
 
     def __init__(self, crop_size: Union[int, Sequence[int]], padding: Optional[Union[int, Sequence[int]]] = None,
                  pad_if_needed: bool = False, pad_val: Union[numbers.Number, Sequence[numbers.Number]] = 0,
@@ -261,7 +287,7 @@ class RandomCrop(BaseTransform):
                 isinstance(padding, (tuple, list)) and len(padding) in (2, 4)
                 and all(isinstance(p, numbers.Integral) and p >= 0 for p in padding))
             check(ok, self, f"padding must be an int >= 0 or 2/4 ints (left, top, right, bottom), got {padding!r}")
-        check_choice("padding_mode", padding_mode, PAD_MODES, "RandomCrop")
+        check_choice(self, "padding_mode", padding_mode, PAD_MODES)
         self.padding = padding
         self.pad_if_needed = pad_if_needed
         self.pad_val = pad_val
@@ -299,7 +325,11 @@ class RandomCrop(BaseTransform):
 class RandomFlip(BaseTransform):
     """Flip with probability ``prob`` in ``direction`` ('horizontal', 'vertical', 'diagonal').
 
-    Lists give one probability per direction. Adds ``flip`` and ``flip_direction``.
+    Lists give one probability per direction.
+
+    Required Keys: img
+    Modified Keys: img (when flipped)
+    Added Keys: flip, flip_direction
     """
 
     def __init__(self, prob: Optional[Union[float, Sequence[float]]] = None,
@@ -312,7 +342,7 @@ class RandomFlip(BaseTransform):
             check_prob(self, "prob", prob)
         directions = [direction] if isinstance(direction, str) else list(direction)
         for d in directions:
-            check_choice("direction", d, FLIP_DIRECTIONS, "RandomFlip")
+            check_choice(self, "direction", d, FLIP_DIRECTIONS)
         if isinstance(prob, (list, tuple)):
             check(len(prob) == len(directions), self,
                   f"{len(prob)} probabilities for {len(directions)} directions")
@@ -349,7 +379,12 @@ class RandomFlip(BaseTransform):
 
 @TRANSFORMS.register_module()
 class Normalize(BaseTransform):
-    """``(img - mean) / std`` as float32, optionally BGR -> RGB first; adds ``img_norm_cfg``."""
+    """``(img - mean) / std`` as float32, optionally BGR -> RGB first.
+
+    Required Keys: img
+    Modified Keys: img (float32 from then on)
+    Added Keys: img_norm_cfg
+    """
 
     def __init__(self, mean: Sequence[float], std: Sequence[float], to_rgb: bool = True):
         for name, value in (("mean", mean), ("std", std)):
@@ -373,7 +408,9 @@ class Normalize(BaseTransform):
 class Pad(BaseTransform):
     """Pad bottom/right to ``size=(w, h)``, to a multiple of ``size_divisor``, and/or to a square.
 
-    Adds ``pad_shape``, ``pad_fixed_size``, ``pad_size_divisor``; updates ``img``, ``img_shape``.
+    Required Keys: img
+    Modified Keys: img, img_shape
+    Added Keys: pad_shape, pad_fixed_size, pad_size_divisor
     """
 
     def __init__(self, size: Optional[Tuple[int, int]] = None, size_divisor: Optional[int] = None,
@@ -388,7 +425,7 @@ class Pad(BaseTransform):
             size = _pair(self, "size", size)
         check(size_divisor is None or (isinstance(size_divisor, int) and size_divisor > 0), self,
               f"size_divisor must be a positive int, got {size_divisor!r}")
-        check_choice("padding_mode", padding_mode, PAD_MODES, "Pad")
+        check_choice(self, "padding_mode", padding_mode, PAD_MODES)
         if isinstance(pad_val, numbers.Number):
             pad_val = dict(img=pad_val, seg=255)
         check(isinstance(pad_val, dict), self, f"pad_val must be a number or a dict, got {pad_val!r}")

@@ -1,13 +1,15 @@
 """Compose and the wrappers that apply transforms conditionally or to remapped keys."""
 
 import copy
+from collections.abc import Callable as CallableType
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from loomcv.registry import TRANSFORMS
+from loomcv.registry import TRANSFORMS, build_or_accept
+from loomcv.validation import check, check_prob
 
-from .base import BaseTransform, cache_random_params, cache_randomness, check, check_prob
+from .base import BaseTransform, cache_random_params, cache_randomness
 
 TransformLike = Union[Mapping, Callable]
 
@@ -21,19 +23,18 @@ def build_transforms(transforms: Any, owner: str) -> List[Callable]:
     if not isinstance(transforms, Sequence):
         raise TypeError(f"{owner}: transforms must be a list of dicts or callables, "
                         f"got {type(transforms).__name__}")
-    built = []
-    for i, t in enumerate(transforms):
-        if isinstance(t, Mapping):
-            t = TRANSFORMS.build(t)
-        elif not callable(t):
-            raise TypeError(f"{owner}: transforms[{i}] must be a dict or a callable, got {type(t).__name__}")
-        built.append(t)
-    return built
+    return [build_or_accept(t, TRANSFORMS, CallableType, f"transforms[{i}]", owner)
+            for i, t in enumerate(transforms)]
 
 
 @TRANSFORMS.register_module()
 class Compose(BaseTransform):
-    """Apply transforms in order; a step returning None drops the sample (returns None)."""
+    """Apply transforms in order; a step returning None drops the sample (returns None).
+
+    Required Keys: what the inner transforms require
+    Modified Keys: what the inner transforms modify
+    Added Keys: what the inner transforms add
+    """
 
     def __init__(self, transforms: Union[TransformLike, Sequence[TransformLike], None]):
         self.transforms = build_transforms(transforms, "Compose")
@@ -61,7 +62,12 @@ class Compose(BaseTransform):
 
 @TRANSFORMS.register_module()
 class RandomApply(BaseTransform):
-    """Apply ``transforms`` (as one Compose) with probability ``prob``."""
+    """Apply ``transforms`` (as one Compose) with probability ``prob``.
+
+    Required Keys: what the inner transforms require
+    Modified Keys: what the inner transforms modify
+    Added Keys: what the inner transforms add
+    """
 
     def __init__(self, transforms: Union[TransformLike, Sequence[TransformLike]], prob: float = 0.5):
         check_prob(self, "prob", prob)
@@ -78,7 +84,12 @@ class RandomApply(BaseTransform):
 
 @TRANSFORMS.register_module()
 class RandomChoice(BaseTransform):
-    """Apply one of several pipelines, picked with probabilities ``prob`` (uniform by default)."""
+    """Apply one of several pipelines, picked with probabilities ``prob`` (uniform by default).
+
+    Required Keys: what the inner transforms require
+    Modified Keys: what the inner transforms modify
+    Added Keys: what the inner transforms add
+    """
 
     def __init__(self, transforms: Sequence[Sequence[TransformLike]], prob: Optional[Sequence[float]] = None):
         check(isinstance(transforms, Sequence) and len(transforms) > 0, self,
@@ -109,6 +120,10 @@ class KeyMapper(BaseTransform):
     transforms as ``'img'``; ``remapping`` (defaults to ``mapping`` when
     ``auto_remap``) writes outputs back under the outer names. A value of
     ``...`` hides the key from the inner transforms.
+
+    Required Keys: the outer keys named in mapping (as the inner transforms require them)
+    Modified Keys: the remapped outer keys the inner transforms modify
+    Added Keys: the remapped outer keys the inner transforms add
     """
 
     def __init__(self, transforms: Union[TransformLike, Sequence[TransformLike], None] = None,
@@ -176,6 +191,10 @@ class TransformBroadcaster(KeyMapper):
 
     ``mapping={'img': ['img', 'img2']}`` runs the inner transforms twice, once
     per image; with ``share_random_params`` both runs use the same random draw.
+
+    Required Keys: the list-valued outer keys named in mapping, one item per run
+    Modified Keys: those lists, item by item, as the inner transforms modify them
+    Added Keys: the keys the inner transforms add (a list when the runs differ)
     """
 
     def __init__(self, transforms: Union[TransformLike, Sequence[TransformLike]],

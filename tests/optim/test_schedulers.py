@@ -140,3 +140,25 @@ def test_bad_configs_are_clear():
         PARAM_SCHEDULERS.build(dict(type="LinearLR"), default_args=dict(optimizer=_opt()))
     with pytest.raises(KeyError, match="closest registered names: 'CosineAnnealingLR'"):
         build_param_schedulers(dict(type="CosineAnealingLR"), OptimWrapper(_opt()))
+
+
+def test_every_lr_and_momentum_scheduler_is_a_class_statement_without_param_name():
+    """grep finds each scheduler by its class line, and configs cannot pass param_name to it."""
+    import inspect
+    from pathlib import Path
+
+    from loomcv.optim.scheduler import LR_SCHEDULERS, MOMENTUM_SCHEDULERS
+    from loomcv.registry import PARAM_SCHEDULERS
+
+    for table, field, module in ((LR_SCHEDULERS, "lr", "lr_scheduler"),
+                                 (MOMENTUM_SCHEDULERS, "momentum", "momentum_scheduler")):
+        source = Path(inspect.getfile(next(iter(table.values())))).read_text()
+        for name, cls in table.items():
+            assert f"\nclass {name}(" in source and cls.__module__.endswith(module)
+            assert PARAM_SCHEDULERS.get(name) is cls and cls.scheduled_param == field
+            assert "param_name" not in inspect.signature(cls).parameters
+    assert len(LR_SCHEDULERS) == 10 and len(MOMENTUM_SCHEDULERS) == 9
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+    with pytest.raises(TypeError, match="unexpected argument 'param_name'"):
+        PARAM_SCHEDULERS.build(dict(type="StepLR", step_size=1, param_name="momentum"),
+                               default_args=dict(optimizer=opt))

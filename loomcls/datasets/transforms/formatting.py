@@ -5,7 +5,7 @@ from typing import Any, Dict, Sequence
 from loomcls.registry import TRANSFORMS
 from loomcls.structures import DataSample
 from loomcv.transforms import BaseTransform
-from loomcv.transforms.base import check
+from loomcv.validation import check
 from loomcv.transforms.formatting import image_to_chw, key_tuple
 
 

@@ -10,8 +10,10 @@ import torch
 
 from loomcls.registry import METRICS
 from loomcv.evaluator import BaseMetric
+from loomcv.validation import check_choice
+
 from ._fields import as_tensor, field, require
-from .single_label import check_average, name_results, precision_recall_f1_support
+from .single_label import AVERAGES, name_results, precision_recall_f1_support
 
 
 def _keep(sample, metric):
@@ -49,7 +51,7 @@ class MultiLabelMetric(BaseMetric):
         super().__init__(collect_device=collect_device, prefix=prefix)
         if thr is not None and topk is not None:
             raise ValueError("MultiLabelMetric: give thr or topk, not both")
-        check_average(average, "MultiLabelMetric")
+        check_choice(self, "average", average, AVERAGES)
         self.thr = 0.5 if thr is None and topk is None else thr
         self.topk, self.items, self.average = topk, tuple(items), average
 

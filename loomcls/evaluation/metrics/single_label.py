@@ -11,6 +11,8 @@ import torch.nn.functional as F
 
 from loomcls.registry import METRICS
 from loomcv.evaluator import BaseMetric
+from loomcv.validation import check_choice
+
 from ._fields import as_tensor, field, require, thr_suffix
 
 AVERAGES = ("macro", "micro", None)
@@ -120,11 +122,6 @@ def precision_recall_f1_support(pred_positive, gt_positive, average):
     return precision, recall, f1, gt_sum
 
 
-def check_average(average, owner):
-    if average not in AVERAGES:
-        raise ValueError(f"{owner}: average must be one of {AVERAGES}, got {average!r}")
-
-
 def name_results(stats, items, average, suffix=""):
     names = ("precision", "recall", "f1-score", "support")
     out = {}
@@ -163,7 +160,7 @@ class SingleLabelMetric(BaseMetric):
         for item in items:
             if item not in self.ITEMS:
                 raise ValueError(f"SingleLabelMetric: unknown item {item!r}; choose from {self.ITEMS}")
-        check_average(average, "SingleLabelMetric")
+        check_choice("SingleLabelMetric", "average", average, AVERAGES)
         self.items, self.average, self.num_classes = tuple(items), average, num_classes
 
     def process(self, data_batch, data_samples):
@@ -183,7 +180,7 @@ class SingleLabelMetric(BaseMetric):
     def calculate(pred, target, thrs=(0.0,), average="macro", num_classes=None):
         """Scores (N, C) -> a (precision, recall, f1, support) tuple per threshold;
         labels (N,) with ``num_classes`` -> one tuple."""
-        check_average(average, "SingleLabelMetric")
+        check_choice("SingleLabelMetric", "average", average, AVERAGES)
         pred, target = as_tensor(pred), as_tensor(target).long().reshape(-1)
         if pred.dim() == 1:
             if num_classes is None:

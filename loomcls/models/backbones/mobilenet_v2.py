@@ -5,11 +5,10 @@ each block's ``conv`` Sequential) so its checkpoints load unchanged.
 """
 
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 
 from loomcls.registry import MODELS
 from loomcv.model import BaseModule
-from loomcv.model.bricks import ConvModule, make_divisible
+from loomcv.model.bricks import ConvModule, activation_checkpoint, make_divisible
 
 from .base_backbone import BaseBackbone
 
@@ -41,9 +40,7 @@ class InvertedResidual(BaseModule):
         def inner(x):
             return x + self.conv(x) if self.use_res_connect else self.conv(x)
 
-        if self.with_cp and x.requires_grad:
-            return cp.checkpoint(inner, x, use_reentrant=False)
-        return inner(x)
+        return activation_checkpoint(inner, x, enabled=self.with_cp)
 
 
 @MODELS.register_module()

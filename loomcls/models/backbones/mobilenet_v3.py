@@ -7,11 +7,11 @@ so its checkpoints load unchanged.
 """
 
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 
 from loomcls.registry import MODELS
 from loomcv.model import BaseModule
-from loomcv.model.bricks import ConvModule, DropPath, SELayer
+from loomcv.model.bricks import ConvModule, DropPath, SELayer, activation_checkpoint
+from loomcv.validation import check_choice
 
 from .base_backbone import BaseBackbone
 
@@ -50,9 +50,7 @@ class InvertedResidual(BaseModule):
             out = self.linear_conv(out)
             return x + self.drop_path(out) if self.with_res_shortcut else out
 
-        if self.with_cp and x.requires_grad:
-            return cp.checkpoint(inner, x, use_reentrant=False)
-        return inner(x)
+        return activation_checkpoint(inner, x, enabled=self.with_cp)
 
 
 @MODELS.register_module()
@@ -93,8 +91,7 @@ class MobileNetV3(BaseBackbone):
                            dict(type="Normal", layer=["Linear"], std=0.01),
                            dict(type="Constant", layer=["BatchNorm2d"], val=1))):
         super().__init__(init_cfg=[dict(c) for c in init_cfg] if isinstance(init_cfg, tuple) else init_cfg)
-        if arch not in self.arch_settings:
-            raise ValueError(f"MobileNetV3: arch must be one of {sorted(self.arch_settings)}, got {arch!r}")
+        check_choice(self, "arch", arch, sorted(self.arch_settings))
         settings = self.arch_settings[arch]
         num_outs = len(settings) + 2
         if out_indices is None:

@@ -3,12 +3,12 @@ from a quantized linear rule (``w0 + wa * j``, snapped to powers of ``wm``)
 instead of a hand-made table. Blocks are grouped bottlenecks with expansion 1;
 module names follow MMPretrain 1.x (``conv1``/``bn1`` stem, ``layer1..4``)."""
 
-from collections.abc import Mapping
-
 import numpy as np
 
 from loomcls.registry import MODELS
-from loomcv.errors import ConfigError, did_you_mean
+from loomcv.errors import ConfigError
+
+from ..utils.arch import select_arch
 from .resnet import Bottleneck, ResNet, stage_indices
 
 
@@ -94,21 +94,8 @@ class RegNet(ResNet):
         self._freeze_stages()
 
     def _resolve_arch(self, arch):
-        if isinstance(arch, str):
-            if arch not in self.arch_settings:
-                raise ConfigError(f"RegNet: unknown arch {arch!r}; valid names: {sorted(self.arch_settings)}, "
-                                  f"or a dict with keys w0, wa, wm, depth, group_w, bot_mul."
-                                  f"{did_you_mean(arch, self.arch_settings)}")
-            return dict(self.arch_settings[arch])
-        if not isinstance(arch, Mapping):
-            raise TypeError(f"RegNet: arch must be a name from {sorted(self.arch_settings)} or a dict, "
-                            f"got {type(arch).__name__}")
-        needed = ("w0", "wa", "wm", "depth", "group_w", "bot_mul")
-        missing = [k for k in needed if k not in arch]
-        extra = [k for k in arch if k not in needed]
-        if missing or extra:
-            raise ConfigError(f"RegNet: arch dict needs exactly the keys {list(needed)}; "
-                              f"missing {missing}, unknown {extra}")
+        arch = select_arch(self, arch, self.arch_settings, ("w0", "wa", "wm", "depth", "group_w", "bot_mul"),
+                           allow_extra_keys=False)
         if arch["w0"] <= 0 or arch["w0"] % 8 or arch["wa"] < 0 or arch["wm"] <= 1 or arch["depth"] < 1:
             raise ConfigError(f"RegNet: arch needs w0 > 0 and a multiple of 8, wa >= 0, wm > 1, depth >= 1; "
                               f"got {dict(arch)}")

@@ -9,6 +9,7 @@ import torch.nn as nn
 
 from loomcls.registry import MODELS
 from loomcv.model.bricks import build_conv_layer, build_norm_layer
+from loomcv.validation import check_positive
 from .resnet import Bottleneck, ResLayer, ResNet
 
 
@@ -69,8 +70,7 @@ class Res2Net(ResNet):
                  init_cfg=None, **kwargs):
         if not isinstance(scales, int) or scales < 2:
             raise ValueError(f"Res2Net: scales must be an int >= 2 (1 is a plain ResNet), got {scales!r}")
-        if not isinstance(base_width, int) or base_width < 1:
-            raise ValueError(f"Res2Net: base_width must be a positive int, got {base_width!r}")
+        check_positive(self, "base_width", base_width, integer=True)
         self.scales, self.base_width = scales, base_width
         super().__init__(style=style, deep_stem=deep_stem, avg_down=avg_down, init_cfg=init_cfg, **kwargs)
 

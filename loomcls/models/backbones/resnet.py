@@ -2,20 +2,13 @@
 (conv1/bn1, layer1..4, downsample.0/1) so its checkpoints load unchanged."""
 
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 
 from loomcls.registry import MODELS
 from loomcv.model import BaseModule, Sequential
-from loomcv.model.bricks import ConvModule, DropPath, build_conv_layer, build_norm_layer
+from loomcv.model.bricks import ConvModule, DropPath, activation_checkpoint, build_conv_layer, build_norm_layer
 from loomcv.model.weight_init import constant_init
+from loomcv.validation import check_choice, check_positive
 from .base_backbone import BaseBackbone
-
-
-def _run(block, inner, x):
-    """Run ``inner(x)``, with activation checkpointing if the block asks for it."""
-    if block.with_cp and x.requires_grad:
-        return cp.checkpoint(inner, x, use_reentrant=False)
-    return inner(x)
 
 
 class BasicBlock(BaseModule):
@@ -58,7 +51,7 @@ class BasicBlock(BaseModule):
             out = self.norm2(self.conv2(out))
             return self.drop_path(out) + identity
 
-        return self.relu(_run(self, inner, x))
+        return self.relu(activation_checkpoint(inner, x, enabled=self.with_cp))
 
 
 class Bottleneck(BaseModule):
@@ -84,8 +77,7 @@ class Bottleneck(BaseModule):
         self.in_channels, self.out_channels, self.expansion = in_channels, out_channels, expansion
         if out_channels % expansion:
             raise ValueError(f"{name}: out_channels {out_channels} is not divisible by expansion {expansion}")
-        if not isinstance(groups, int) or groups < 1:
-            raise ValueError(f"{name}: groups must be a positive int, got {groups!r}")
+        check_positive(name, "groups", groups, integer=True)
         planes = out_channels // expansion
         if mid_channels is None:
             mid_channels = planes
@@ -144,7 +136,7 @@ class Bottleneck(BaseModule):
             identity = x if self.downsample is None else self.downsample(x)
             return self.drop_path(self.residual(x)) + identity
 
-        return self.relu(_run(self, inner, x))
+        return self.relu(activation_checkpoint(inner, x, enabled=self.with_cp))
 
 
 class ResLayer(Sequential):
@@ -236,8 +228,7 @@ class ResNet(BaseBackbone):
                  drop_path_rate=0.0):
         super().__init__(init_cfg=[dict(c) for c in init_cfg] if isinstance(init_cfg, tuple) else init_cfg)
         name = type(self).__name__
-        if depth not in self.arch_settings:
-            raise KeyError(f"{name}: depth must be one of {sorted(self.arch_settings)}, got {depth!r}")
+        check_choice(self, "depth", depth, sorted(self.arch_settings))
         if not 1 <= num_stages <= 4:
             raise ValueError(f"{name}: num_stages must be 1 to 4, got {num_stages}")
         if len(strides) < num_stages or len(dilations) < num_stages:

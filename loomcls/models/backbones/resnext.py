@@ -2,6 +2,7 @@
 ``groups`` paths of ``width_per_group`` channels (the "32x4d" in the names)."""
 
 from loomcls.registry import MODELS
+from loomcv.validation import check_positive
 from .resnet import Bottleneck, ResNet
 
 
@@ -9,9 +10,8 @@ class GroupedBottlenecks:
     """Adds ``groups`` and ``width_per_group`` to a ResNet-like backbone (ResNeXt, SE-ResNeXt)."""
 
     def __init__(self, depth, groups=32, width_per_group=4, **kwargs):
-        for arg, value in (("groups", groups), ("width_per_group", width_per_group)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{type(self).__name__}: {arg} must be a positive int, got {value!r}")
+        check_positive(self, "groups", groups, integer=True)
+        check_positive(self, "width_per_group", width_per_group, integer=True)
         self.groups, self.width_per_group = groups, width_per_group
         super().__init__(depth, **kwargs)
 

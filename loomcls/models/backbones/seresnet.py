@@ -3,6 +3,7 @@ a squeeze-and-excitation gate (``se_layer``) before adding the shortcut."""
 
 from loomcls.registry import MODELS
 from loomcv.model.bricks import SELayer
+from loomcv.validation import check_positive
 from .resnet import Bottleneck, ResNet
 
 
@@ -26,8 +27,7 @@ class SEResNet(ResNet):
                      ((50, (3, 4, 6, 3)), (101, (3, 4, 23, 3)), (152, (3, 8, 36, 3)))}
 
     def __init__(self, depth, se_ratio=16, **kwargs):
-        if not isinstance(se_ratio, int) or se_ratio < 1:
-            raise ValueError(f"{type(self).__name__}: se_ratio must be a positive int, got {se_ratio!r}")
+        check_positive(self, "se_ratio", se_ratio, integer=True)
         self.se_ratio = se_ratio
         super().__init__(depth, **kwargs)
 

@@ -9,11 +9,11 @@ checkpoints load unchanged.
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-import torch.utils.checkpoint as cp
 
 from loomcls.registry import MODELS
 from loomcv.model import BaseModule
-from loomcv.model.bricks import ConvModule, build_activation_layer, make_divisible
+from loomcv.model.bricks import ConvModule, activation_checkpoint, build_activation_layer, make_divisible
+from loomcv.validation import check_choice, check_positive
 
 from .shufflenet_v2 import ShuffleNetLayout
 
@@ -67,9 +67,7 @@ class ShuffleUnit(BaseModule):
                 return torch.cat((self.avgpool(x), self.act(out)), 1)
             return self.act(x + out)
 
-        if self.with_cp and x.requires_grad:
-            return cp.checkpoint(inner, x, use_reentrant=False)
-        return inner(x)
+        return activation_checkpoint(inner, x, enabled=self.with_cp)
 
 
 @MODELS.register_module()
@@ -92,10 +90,8 @@ class ShuffleNetV1(ShuffleNetLayout):
                  norm_cfg=dict(type="BN"), act_cfg=dict(type="ReLU"), norm_eval=False, with_cp=False,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
-        if groups not in self.channel_table:
-            raise ValueError(f"ShuffleNetV1: groups must be one of {sorted(self.channel_table)}, got {groups!r}")
-        if isinstance(widen_factor, bool) or not isinstance(widen_factor, (int, float)) or widen_factor <= 0:
-            raise ValueError(f"ShuffleNetV1: widen_factor must be a positive number, got {widen_factor!r}")
+        check_choice(self, "groups", groups, sorted(self.channel_table))
+        check_positive(self, "widen_factor", widen_factor)
         num_stages = len(self.stage_blocks)
         self._set_stage_args(out_indices, frozen_stages, norm_eval, num_stages, max_frozen=num_stages)
         self.groups = groups

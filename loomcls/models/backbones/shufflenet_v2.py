@@ -7,13 +7,13 @@ block's ``branch1``/``branch2`` Sequentials) so its checkpoints load unchanged.
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-import torch.utils.checkpoint as cp
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from loomcls.registry import MODELS
 from loomcv.model import BaseModule
-from loomcv.model.bricks import ConvModule
+from loomcv.model.bricks import ConvModule, activation_checkpoint
 from loomcv.model.weight_init import constant_init, normal_init
+from loomcv.validation import check_choice
 
 from .base_backbone import BaseBackbone
 
@@ -51,9 +51,7 @@ class InvertedResidual(BaseModule):
                 out = torch.cat((kept, self.branch2(changed)), dim=1)
             return F.channel_shuffle(out, 2)
 
-        if self.with_cp and x.requires_grad:
-            return cp.checkpoint(inner, x, use_reentrant=False)
-        return inner(x)
+        return activation_checkpoint(inner, x, enabled=self.with_cp)
 
 
 class ShuffleNetLayout(BaseBackbone):
@@ -120,9 +118,7 @@ class ShuffleNetV2(ShuffleNetLayout):
                  norm_cfg=dict(type="BN"), act_cfg=dict(type="ReLU"), norm_eval=False, with_cp=False,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
-        if widen_factor not in self.channel_table:
-            raise ValueError(f"ShuffleNetV2: widen_factor must be one of {sorted(self.channel_table)}, "
-                             f"got {widen_factor!r}")
+        check_choice(self, "widen_factor", widen_factor, sorted(self.channel_table))
         num_outs = len(self.stage_blocks) + 1
         self._set_stage_args(out_indices, frozen_stages, norm_eval, num_outs, max_frozen=num_outs - 1)
         common = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)

@@ -13,16 +13,15 @@ from typing import Mapping, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-import torch.utils.checkpoint as cp
 
 from loomcls.registry import MODELS
 from loomcv.logging import print_log
 from loomcv.model import BaseModule
-from loomcv.model.bricks import (FFN, PatchEmbed, PatchMerging, build_dropout, build_norm_layer,
-                                 resize_pos_embed, to_2tuple)
+from loomcv.model.bricks import (FFN, PatchEmbed, PatchMerging, activation_checkpoint, build_dropout,
+                                 build_norm_layer, resize_pos_embed, to_2tuple)
 
+from ..utils.arch import check_frozen_stages, drop_path_rates, normalize_out_indices, select_arch
 from .base_backbone import BaseBackbone
-from .vision_transformer import linspace, normalize_out_indices, select_arch
 
 
 def relative_position_index(window_size: Tuple[int, int]) -> torch.Tensor:
@@ -178,9 +177,7 @@ class SwinBlock(BaseModule):
             x = x + self.attn(self.norm1(x), hw_shape)
             return self.ffn(self.norm2(x), identity=x)
 
-        if self.with_cp and x.requires_grad:
-            return cp.checkpoint(inner, x, use_reentrant=False)
-        return inner(x)
+        return activation_checkpoint(inner, x, enabled=self.with_cp)
 
 
 class SwinBlockSequence(BaseModule):
@@ -252,8 +249,7 @@ class SwinTransformer(BaseBackbone):
         if len(self.depths) != len(self.num_heads):
             raise ValueError(f"{name}: arch depths {self.depths} and num_heads {self.num_heads} differ in length")
         self.num_layers = len(self.depths)
-        if frozen_stages not in range(-1, self.num_layers):
-            raise ValueError(f"{name}: frozen_stages must be in -1..{self.num_layers - 1}, got {frozen_stages!r}")
+        check_frozen_stages(name, frozen_stages, self.num_layers - 1)
         self.out_indices = normalize_out_indices(name, out_indices, self.num_layers)
         self.out_after_downsample, self.use_abs_pos_embed = out_after_downsample, use_abs_pos_embed
         self.interpolate_mode, self.frozen_stages, self.norm_eval = interpolate_mode, frozen_stages, norm_eval
@@ -272,17 +268,17 @@ class SwinTransformer(BaseBackbone):
         self._register_load_state_dict_pre_hook(self._prepare_relative_position_bias_table)
         self.drop_after_pos = nn.Dropout(p=drop_rate)
 
-        drop_path_rates = linspace(0, drop_path_rate, sum(self.depths))
+        rates = drop_path_rates(drop_path_rate, sum(self.depths))
         self.stages = nn.ModuleList()
         widths = [self.embed_dims]
         for i, (depth, num_heads) in enumerate(zip(self.depths, self.num_heads)):
             stage_cfg = stage_cfgs[i] if isinstance(stage_cfgs, Sequence) else deepcopy(stage_cfgs)
             stage = SwinBlockSequence(**{**dict(embed_dims=widths[-1], depth=depth, num_heads=num_heads,
                                                 window_size=window_size, downsample=i < self.num_layers - 1,
-                                                drop_paths=drop_path_rates[:depth], with_cp=with_cp,
+                                                drop_paths=rates[:depth], with_cp=with_cp,
                                                 pad_small_map=pad_small_map), **stage_cfg})
             self.stages.append(stage)
-            drop_path_rates = drop_path_rates[depth:]
+            rates = rates[depth:]
             widths.append(stage.out_channels)
         self.num_features = widths[1:] if out_after_downsample else widths[:-1]
         for i in self.out_indices:

@@ -10,6 +10,7 @@ import torch.nn as nn
 
 from loomcls.registry import MODELS
 from loomcv.model.bricks import ConvModule
+from loomcv.validation import check_choice
 
 from .base_backbone import BaseBackbone
 
@@ -40,8 +41,7 @@ class VGG(BaseBackbone):
                            dict(type="Constant", val=1.0, layer=["_BatchNorm"]),
                            dict(type="Normal", std=0.01, layer=["Linear"]))):
         super().__init__(init_cfg=[dict(c) for c in init_cfg] if isinstance(init_cfg, tuple) else init_cfg)
-        if depth not in self.arch_settings:
-            raise KeyError(f"VGG: depth must be one of {sorted(self.arch_settings)}, got {depth!r}")
+        check_choice(self, "depth", depth, sorted(self.arch_settings))
         if not 1 <= num_stages <= 5:
             raise ValueError(f"VGG: num_stages must be 1 to 5, got {num_stages!r}")
         if len(dilations) < num_stages:

@@ -7,55 +7,19 @@ checkpoints load unchanged. Position embeddings are interpolated for inputs of
 another size and for checkpoints trained at another ``img_size``.
 """
 
-from typing import Mapping, Sequence, Union
+from typing import Mapping
 
 import torch
 import torch.nn as nn
 
 from loomcls.registry import MODELS
-from loomcv.errors import ConfigError, did_you_mean
+from loomcv.errors import did_you_mean
 from loomcv.logging import print_log
 from loomcv.model import BaseModule
 from loomcv.model.bricks import FFN, MultiheadAttention, PatchEmbed, build_norm_layer, resize_pos_embed
 
+from ..utils.arch import check_frozen_stages, drop_path_rates, normalize_out_indices, select_arch
 from .base_backbone import BaseBackbone
-
-
-def select_arch(owner: str, arch: Union[str, Mapping], arch_zoo: Mapping, essential_keys: Sequence[str]) -> dict:
-    """The settings an arch name (case-insensitive) or a custom arch dict stands for."""
-    if isinstance(arch, str):
-        settings = arch_zoo.get(arch.lower())
-        if settings is None:
-            raise ConfigError(f"{owner}: unknown arch {arch!r}; choose from {sorted(arch_zoo)} or give a dict "
-                              f"with keys {list(essential_keys)}.{did_you_mean(arch, arch_zoo)}")
-        return dict(settings)
-    if not isinstance(arch, Mapping):
-        raise TypeError(f"{owner}: arch must be a name or a dict, got {type(arch).__name__}")
-    missing = [k for k in essential_keys if k not in arch]
-    if missing:
-        raise ConfigError(f"{owner}: a custom arch dict needs the keys {list(essential_keys)}; "
-                          f"missing {missing} in {dict(arch)!r}")
-    return dict(arch)
-
-
-def normalize_out_indices(owner: str, out_indices, num_layers: int) -> tuple:
-    """Out indices as non-negative ints (``-1`` is the last layer), validated."""
-    if isinstance(out_indices, int):
-        out_indices = [out_indices]
-    if not isinstance(out_indices, Sequence):
-        raise TypeError(f"{owner}: out_indices must be an int or a sequence, got {type(out_indices).__name__}")
-    result = []
-    for index in out_indices:
-        if not -num_layers <= index < num_layers:
-            raise ValueError(f"{owner}: out_indices entry {index} is out of range for {num_layers} layers "
-                             f"(use 0..{num_layers - 1} or -{num_layers}..-1)")
-        result.append(index % num_layers)
-    return tuple(result)
-
-
-def linspace(start: float, stop: float, num: int) -> list:
-    """``num`` evenly spaced floats (stochastic depth rates), computed without tensors."""
-    return [start + (stop - start) * i / (num - 1) for i in range(num)] if num > 1 else [float(start)] * num
 
 
 class TransformerEncoderLayer(BaseModule):
@@ -140,8 +104,7 @@ class VisionTransformer(BaseBackbone):
                              f"{did_you_mean(str(out_type), self.OUT_TYPES)}")
         if out_type == "cls_token" and not with_cls_token:
             raise ValueError(f"{name}: out_type='cls_token' needs with_cls_token=True")
-        if frozen_stages not in range(-1, self.num_layers + 1):
-            raise ValueError(f"{name}: frozen_stages must be in -1..{self.num_layers}, got {frozen_stages!r}")
+        check_frozen_stages(name, frozen_stages, self.num_layers)
         self.out_type, self.with_cls_token = out_type, with_cls_token
         self.interpolate_mode, self.frozen_stages, self.final_norm = interpolate_mode, frozen_stages, final_norm
         self.out_indices = normalize_out_indices(name, out_indices, self.num_layers)
@@ -167,13 +130,13 @@ class VisionTransformer(BaseBackbone):
             layer_cfgs = [layer_cfgs] * self.num_layers
         if len(layer_cfgs) != self.num_layers:
             raise ValueError(f"{name}: layer_cfgs has {len(layer_cfgs)} entries for {self.num_layers} layers")
-        drop_path_rates = linspace(0, drop_path_rate, self.num_layers)
+        rates = drop_path_rates(drop_path_rate, self.num_layers)
         self.layers = nn.ModuleList()
         for i in range(self.num_layers):
             layer_cfg = dict(embed_dims=self.embed_dims, num_heads=self.arch_settings["num_heads"],
                              feedforward_channels=self.arch_settings["feedforward_channels"],
                              layer_scale_init_value=layer_scale_init_value, drop_rate=drop_rate,
-                             drop_path_rate=drop_path_rates[i], qkv_bias=qkv_bias, norm_cfg=norm_cfg)
+                             drop_path_rate=rates[i], qkv_bias=qkv_bias, norm_cfg=norm_cfg)
             layer_cfg.update(layer_cfgs[i])
             self.layers.append(TransformerEncoderLayer(**layer_cfg))
 

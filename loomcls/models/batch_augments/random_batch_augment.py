@@ -1,11 +1,12 @@
 """Pick one batch augment per batch (or none), as ClsDataPreprocessor does
 with ``batch_augments=dict(augments=[...], probs=[...])``."""
 
-from collections.abc import Mapping
+from collections.abc import Callable as CallableType
 
 import numpy as np
 
 from loomcls.registry import BATCH_AUGMENTS
+from loomcv.registry import build_or_accept
 
 
 class RandomBatchAugment:
@@ -18,7 +19,7 @@ class RandomBatchAugment:
     def __init__(self, augments, probs=None):
         if not isinstance(augments, (list, tuple)):
             augments = [augments]
-        self.augments = [BATCH_AUGMENTS.build(a) if isinstance(a, Mapping) else a for a in augments]
+        self.augments = [build_or_accept(a, BATCH_AUGMENTS, CallableType, "each augment", self) for a in augments]
         if probs is None:
             probs = [1.0 / len(self.augments)] * len(self.augments)
         probs = [float(p) for p in (probs if isinstance(probs, (list, tuple)) else [probs])]

@@ -8,17 +8,11 @@ import torch.nn as nn
 
 from loomcls.registry import MODELS
 from loomcv.model import BaseModel
+from loomcv.registry import build_or_accept
+from loomcv.validation import check_choice
 
 STAGES = ("backbone", "neck", "pre_logits")
 MODES = ("loss", "predict", "tensor")
-
-
-def _build(cfg, what):
-    if cfg is None or isinstance(cfg, nn.Module):
-        return cfg
-    if isinstance(cfg, Mapping):
-        return MODELS.build(cfg)
-    raise TypeError(f"ImageClassifier: {what} must be a config dict or an nn.Module, got {type(cfg).__name__}")
 
 
 @MODELS.register_module()
@@ -43,10 +37,11 @@ class ImageClassifier(BaseModel):
                 data_preprocessor.setdefault("batch_augments", dict(train_cfg))
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.backbone = _build(backbone, "backbone")
-        if self.backbone is None:
+        if backbone is None:
             raise TypeError("ImageClassifier needs a backbone")
-        neck, head = _build(neck, "neck"), _build(head, "head")
+        self.backbone = build_or_accept(backbone, MODELS, nn.Module, "backbone", self)
+        neck = build_or_accept(neck, MODELS, nn.Module, "neck", self, allow_none=True)
+        head = build_or_accept(head, MODELS, nn.Module, "head", self, allow_none=True)
         if neck is not None:
             self.neck = neck
         if head is not None:
@@ -68,12 +63,12 @@ class ImageClassifier(BaseModel):
             return self.loss(inputs, data_samples)
         if mode == "predict":
             return self.predict(inputs, data_samples)
-        raise ValueError(f"ImageClassifier.forward: mode must be one of {MODES}, got {mode!r}")
+        check_choice("ImageClassifier.forward", "mode", mode, MODES)
+        raise AssertionError("unreachable")  # every valid mode returned above
 
     def extract_feat(self, inputs: torch.Tensor, stage: str = "neck"):
         """Features after the 'backbone', the 'neck' (default) or the head's 'pre_logits'."""
-        if stage not in STAGES:
-            raise ValueError(f"ImageClassifier.extract_feat: stage must be one of {STAGES}, got {stage!r}")
+        check_choice("ImageClassifier.extract_feat", "stage", stage, STAGES)
         x = self.backbone(inputs)
         if stage == "backbone":
             return x

@@ -1,6 +1,5 @@
 """Single-label heads: scores -> softmax predictions, and the loss."""
 
-from collections.abc import Mapping
 from typing import List, Optional, Sequence, Tuple
 
 import torch
@@ -11,14 +10,8 @@ from loomcls.evaluation.metrics.single_label import Accuracy
 from loomcls.registry import MODELS
 from loomcls.structures import DataSample
 from loomcv.model import BaseModule
-
-
-def build_loss(loss, owner: str) -> nn.Module:
-    if isinstance(loss, nn.Module):
-        return loss
-    if isinstance(loss, Mapping):
-        return MODELS.build(loss)
-    raise TypeError(f"{owner}: loss must be a config dict or an nn.Module, got {type(loss).__name__}")
+from loomcv.registry import build_or_accept
+from loomcv.validation import check_positive
 
 
 @MODELS.register_module()
@@ -37,7 +30,7 @@ class ClsHead(BaseModule):
         super().__init__(init_cfg=init_cfg)
         self.topk = tuple(topk) if isinstance(topk, (list, tuple)) else (topk,)
         self.cal_acc = cal_acc
-        self.loss_module = build_loss(loss, type(self).__name__)
+        self.loss_module = build_or_accept(loss, MODELS, nn.Module, "loss", self)
 
     def pre_logits(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
         """The features right before the final classifier layer."""
@@ -85,8 +78,7 @@ class LinearClsHead(ClsHead):
     def __init__(self, num_classes: int, in_channels: int,
                  init_cfg=dict(type="Normal", layer="Linear", std=0.01), **kwargs):
         super().__init__(init_cfg=init_cfg, **kwargs)
-        if num_classes <= 0:
-            raise ValueError(f"{type(self).__name__}: num_classes must be positive, got {num_classes}")
+        check_positive(self, "num_classes", num_classes, integer=True)
         self.num_classes, self.in_channels = num_classes, in_channels
         self.fc = nn.Linear(in_channels, num_classes)
 
@@ -118,8 +110,7 @@ class StackedLinearClsHead(ClsHead):
     def __init__(self, num_classes: int, in_channels: int, mid_channels: Sequence[int], dropout_rate=0.0,
                  norm_cfg=None, act_cfg=dict(type="ReLU"), **kwargs):
         super().__init__(**kwargs)
-        if num_classes <= 0:
-            raise ValueError(f"StackedLinearClsHead: num_classes must be positive, got {num_classes}")
+        check_positive(self, "num_classes", num_classes, integer=True)
         if not isinstance(mid_channels, (list, tuple)) or not mid_channels:
             raise TypeError(f"StackedLinearClsHead: mid_channels must be a non-empty list or tuple, "
                             f"got {mid_channels!r}")

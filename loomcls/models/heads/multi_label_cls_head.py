@@ -8,7 +8,8 @@ import torch.nn as nn
 from loomcls.registry import MODELS
 from loomcls.structures import DataSample
 from loomcv.model import BaseModule
-from .cls_head import build_loss
+from loomcv.registry import build_or_accept
+from loomcv.validation import check_positive
 
 
 @MODELS.register_module()
@@ -23,7 +24,7 @@ class MultiLabelClsHead(BaseModule):
             raise ValueError(f"{type(self).__name__}: give thr or topk, not both")
         self.thr = 0.5 if thr is None and topk is None else thr
         self.topk = topk
-        self.loss_module = build_loss(loss, type(self).__name__)
+        self.loss_module = build_or_accept(loss, MODELS, nn.Module, "loss", self)
 
     def pre_logits(self, feats):
         return feats[-1]
@@ -63,8 +64,7 @@ class MultiLabelLinearClsHead(MultiLabelClsHead):
     def __init__(self, num_classes: int, in_channels: int,
                  init_cfg=dict(type="Normal", layer="Linear", std=0.01), **kwargs):
         super().__init__(init_cfg=init_cfg, **kwargs)
-        if num_classes <= 0:
-            raise ValueError(f"MultiLabelLinearClsHead: num_classes must be positive, got {num_classes}")
+        check_positive(self, "num_classes", num_classes, integer=True)
         self.num_classes, self.in_channels = num_classes, in_channels
         self.fc = nn.Linear(in_channels, num_classes)
 

@@ -9,6 +9,7 @@ import torch.nn as nn
 
 from loomcls.registry import MODELS
 from loomcv.model.bricks import build_activation_layer
+from loomcv.validation import check_positive
 
 from .cls_head import ClsHead
 
@@ -27,8 +28,7 @@ class VisionTransformerClsHead(ClsHead):
     def __init__(self, num_classes: int, in_channels: int, hidden_dim: Optional[int] = None,
                  act_cfg=dict(type="Tanh"), init_cfg=dict(type="Constant", layer="Linear", val=0), **kwargs):
         super().__init__(init_cfg=init_cfg, **kwargs)
-        if num_classes <= 0:
-            raise ValueError(f"VisionTransformerClsHead: num_classes must be positive, got {num_classes}")
+        check_positive(self, "num_classes", num_classes, integer=True)
         self.num_classes, self.in_channels, self.hidden_dim = num_classes, in_channels, hidden_dim
         if hidden_dim is None:
             layers = [("head", nn.Linear(in_channels, num_classes))]

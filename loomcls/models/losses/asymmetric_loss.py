@@ -4,7 +4,7 @@ import torch
 import torch.nn as nn
 
 from loomcls.registry import MODELS
-from .weighted import check_reduction, sample_weight, to_one_hot, weight_reduce_loss
+from .weighted import resolve_reduction, sample_weight, to_one_hot, weight_reduce_loss
 
 
 def asymmetric_loss(pred, target, weight=None, gamma_pos=1.0, gamma_neg=4.0, clip=0.05, reduction="mean",
@@ -32,13 +32,13 @@ class AsymmetricLoss(nn.Module):
         self.gamma_pos = gamma_pos
         self.gamma_neg = gamma_neg
         self.clip = clip
-        self.reduction = check_reduction(None, reduction)
+        self.reduction = resolve_reduction(self, None, reduction)
         self.loss_weight = loss_weight
         self.use_sigmoid = use_sigmoid
         self.eps = eps
 
     def forward(self, pred, target, weight=None, avg_factor=None, reduction_override=None):
-        reduction = check_reduction(reduction_override, self.reduction)
+        reduction = resolve_reduction(self, reduction_override, self.reduction)
         target = to_one_hot(target, pred.shape[-1])
         return self.loss_weight * asymmetric_loss(
             pred, target, weight, gamma_pos=self.gamma_pos, gamma_neg=self.gamma_neg, clip=self.clip,

@@ -6,7 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from loomcls.registry import MODELS
-from .weighted import check_reduction, sample_weight, to_one_hot, weight_reduce_loss
+from .weighted import resolve_reduction, sample_weight, to_one_hot, weight_reduce_loss
 
 
 def cross_entropy(pred, label, weight=None, reduction="mean", avg_factor=None, class_weight=None):
@@ -52,7 +52,7 @@ class CrossEntropyLoss(nn.Module):
         super().__init__()
         if use_sigmoid and use_soft:
             raise ValueError("CrossEntropyLoss: use_sigmoid and use_soft cannot both be True")
-        self.reduction = check_reduction(None, reduction)
+        self.reduction = resolve_reduction(self, None, reduction)
         self.use_sigmoid = use_sigmoid
         self.use_soft = use_soft
         self.loss_weight = loss_weight
@@ -66,7 +66,7 @@ class CrossEntropyLoss(nn.Module):
             self.criterion = cross_entropy
 
     def forward(self, cls_score, label, weight=None, avg_factor=None, reduction_override=None, **kwargs):
-        reduction = check_reduction(reduction_override, self.reduction)
+        reduction = resolve_reduction(self, reduction_override, self.reduction)
         class_weight = None if self.class_weight is None else cls_score.new_tensor(self.class_weight)
         if self.pos_weight is not None and self.use_sigmoid:
             kwargs["pos_weight"] = cls_score.new_tensor(self.pos_weight)

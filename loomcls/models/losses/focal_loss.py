@@ -4,7 +4,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from loomcls.registry import MODELS
-from .weighted import check_reduction, sample_weight, to_one_hot, weight_reduce_loss
+from .weighted import resolve_reduction, sample_weight, to_one_hot, weight_reduce_loss
 
 
 def sigmoid_focal_loss(pred, target, weight=None, gamma=2.0, alpha=0.25, reduction="mean", avg_factor=None):
@@ -25,11 +25,11 @@ class FocalLoss(nn.Module):
         super().__init__()
         self.gamma = gamma
         self.alpha = alpha
-        self.reduction = check_reduction(None, reduction)
+        self.reduction = resolve_reduction(self, None, reduction)
         self.loss_weight = loss_weight
 
     def forward(self, pred, target, weight=None, avg_factor=None, reduction_override=None):
-        reduction = check_reduction(reduction_override, self.reduction)
+        reduction = resolve_reduction(self, reduction_override, self.reduction)
         target = to_one_hot(target, pred.shape[-1])
         return self.loss_weight * sigmoid_focal_loss(pred, target, weight, self.gamma, self.alpha,
                                                      reduction, avg_factor)

@@ -5,6 +5,7 @@ import warnings
 import torch.nn as nn
 
 from loomcls.registry import MODELS
+from loomcv.validation import check, check_choice
 from .cross_entropy_loss import CrossEntropyLoss
 from .weighted import to_one_hot
 
@@ -26,10 +27,8 @@ class LabelSmoothLoss(nn.Module):
     def __init__(self, label_smooth_val, num_classes=None, use_sigmoid=None, mode="original",
                  reduction="mean", loss_weight=1.0, class_weight=None, pos_weight=None):
         super().__init__()
-        if not 0 <= label_smooth_val < 1:
-            raise ValueError(f"LabelSmoothLoss: label_smooth_val must be in [0, 1), got {label_smooth_val}")
-        if mode not in MODES:
-            raise ValueError(f"LabelSmoothLoss: mode must be one of {MODES}, got {mode!r}")
+        check(0 <= label_smooth_val < 1, self, f"label_smooth_val must be in [0, 1), got {label_smooth_val}")
+        check_choice(self, "mode", mode, MODES)
         self.num_classes = num_classes
         self.label_smooth_val = label_smooth_val
         self.mode = mode

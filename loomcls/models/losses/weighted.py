@@ -9,6 +9,8 @@ import functools
 
 import torch
 
+from loomcv.validation import check_choice
+
 REDUCTIONS = ("none", "mean", "sum")
 
 
@@ -20,7 +22,8 @@ def reduce_loss(loss: torch.Tensor, reduction: str) -> torch.Tensor:
         return loss.mean()
     if reduction == "sum":
         return loss.sum()
-    raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    check_choice("reduce_loss", "reduction", reduction, REDUCTIONS)
+    raise AssertionError("unreachable")  # every valid reduction returned above
 
 
 def weight_reduce_loss(loss, weight=None, reduction="mean", avg_factor=None):
@@ -55,13 +58,10 @@ def weighted_loss(loss_func):
     return wrapper
 
 
-def check_reduction(reduction_override, default):
-    """The reduction to use: ``reduction_override`` if given, else ``default``."""
-    reduction = reduction_override or default
-    if reduction not in REDUCTIONS:
-        name = "reduction_override" if reduction_override else "reduction"
-        raise ValueError(f"{name} must be one of {REDUCTIONS}, got {reduction!r}")
-    return reduction
+def resolve_reduction(owner, reduction_override, default) -> str:
+    """The reduction to use: ``reduction_override`` if given, else ``default``; either must be valid."""
+    name = "reduction_override" if reduction_override else "reduction"
+    return check_choice(owner, name, reduction_override or default, REDUCTIONS)
 
 
 def to_one_hot(target: torch.Tensor, num_classes: int) -> torch.Tensor:

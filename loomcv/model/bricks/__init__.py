@@ -1,5 +1,6 @@
 """Building blocks configured by name: conv, norm, activation, padding layers and composites."""
 
+from .activation_checkpoint import activation_checkpoint
 from .activation import GELU, Clamp, HSigmoid, Swish, build_activation_layer
 from .conv import build_conv_layer
 from .conv_module import ConvModule, DepthwiseSeparableConvModule
@@ -15,5 +16,5 @@ __all__ = [
     "infer_abbr", "is_norm", "ConvModule", "DepthwiseSeparableConvModule", "DropPath", "Dropout",
     "drop_path", "SELayer", "make_divisible", "GELU", "Swish", "HSigmoid", "Clamp",
     "FFN", "AdaptivePadding", "LayerScale", "MultiheadAttention", "PatchEmbed", "PatchMerging",
-    "build_dropout", "resize_pos_embed", "to_2tuple",
+    "build_dropout", "resize_pos_embed", "to_2tuple", "activation_checkpoint",
 ]

@@ -6,6 +6,7 @@ import torch
 import torch.nn as nn
 
 from loomcv.registry import MODELS
+from loomcv.validation import check_positive
 
 from ..base_module import BaseModule
 from .conv_module import ConvModule
@@ -40,8 +41,7 @@ class SELayer(BaseModule):
             raise ValueError(f"SELayer act_cfg must be a pair of dicts, got {act_cfg!r}")
         if squeeze_channels is None:
             squeeze_channels = make_divisible(channels // ratio, divisor)
-        if not isinstance(squeeze_channels, int) or squeeze_channels < 1:
-            raise ValueError(f"SELayer squeeze_channels must be a positive int, got {squeeze_channels!r}")
+        check_positive(self, "squeeze_channels", squeeze_channels, integer=True)
         self.return_weight = return_weight
         self.global_avgpool = nn.AdaptiveAvgPool2d(1)
         self.conv1 = ConvModule(channels, squeeze_channels, 1, bias=bias, conv_cfg=conv_cfg,

@@ -14,6 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from loomcv.registry import MODELS
+from loomcv.validation import check_choice
 
 from ..base_module import BaseModule
 from .activation import build_activation_layer
@@ -80,8 +81,7 @@ class AdaptivePadding(nn.Module):
     def __init__(self, kernel_size: IntPair = 1, stride: IntPair = 1, dilation: IntPair = 1,
                  padding: str = "corner"):
         super().__init__()
-        if padding not in ("same", "corner"):
-            raise ValueError(f"AdaptivePadding: padding must be 'same' or 'corner', got {padding!r}")
+        check_choice(self, "padding", padding, ("same", "corner"))
         self.padding = padding
         self.kernel_size, self.stride = to_2tuple(kernel_size), to_2tuple(stride)
         self.dilation = to_2tuple(dilation)

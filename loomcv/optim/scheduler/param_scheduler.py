@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 from loomcv.errors import ConfigError
 from loomcv.registry import PARAM_SCHEDULERS
+from loomcv.validation import check_choice
 
 INF = int(1e9)
 
@@ -323,8 +324,7 @@ class OneCycleParamScheduler(_ParamScheduler):
                  final_div_factor: float = 1e4, three_phase: bool = False, begin: int = 0,
                  end: int = INF, last_step: int = -1, by_epoch: bool = True, verbose: bool = False):
         groups = _param_groups(optimizer)
-        if anneal_strategy not in ("cos", "linear"):
-            raise ConfigError(f"OneCycle anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
+        check_choice(self, "anneal_strategy", anneal_strategy, ("cos", "linear"))
         if not 0 < pct_start < 1:
             raise ConfigError(f"OneCycle pct_start must be in (0, 1), got {pct_start}")
         total = total_steps if total_steps is not None else end - begin
@@ -408,10 +408,8 @@ class ReduceOnPlateauParamScheduler(_ParamScheduler):
                  min_value: Union[float, Sequence[float]] = 0.0, eps: float = 1e-8,
                  begin: int = 0, end: int = INF, last_step: int = -1, by_epoch: bool = True,
                  verbose: bool = False):
-        if rule not in ("less", "greater"):
-            raise ConfigError(f"ReduceOnPlateau rule must be 'less' or 'greater', got {rule!r}")
-        if threshold_rule not in ("rel", "abs"):
-            raise ConfigError(f"ReduceOnPlateau threshold_rule must be 'rel' or 'abs', got {threshold_rule!r}")
+        check_choice(self, "rule", rule, ("less", "greater"))
+        check_choice(self, "threshold_rule", threshold_rule, ("rel", "abs"))
         if not 0 < factor < 1:
             raise ConfigError(f"ReduceOnPlateau factor must be in (0, 1), got {factor}")
         n = len(_param_groups(optimizer))
@@ -464,24 +462,27 @@ GENERIC = [ConstantParamScheduler, LinearParamScheduler, StepParamScheduler,
            ReduceOnPlateauParamScheduler]
 
 
-def specialize(generic: type, param_name: str, name: str, mixin: Optional[type] = None) -> type:
-    """A copy of ``generic`` with ``param_name`` fixed (e.g. CosineAnnealingLR).
+class FixedParamMixin:
+    """Base of the schedulers that always drive one optimizer field (CosineAnnealingLR, StepMomentum, ...).
 
-    The signature drops ``param_name`` so config argument checks stay exact.
+    A subclass sets ``scheduled_param`` and lists a generic scheduler after this
+    mixin; its constructor then takes the generic's arguments without
+    ``param_name``. The class signature drops it too, so a config that passes
+    ``param_name`` (or a misspelt argument) is refused by name when built.
     """
-    sig = inspect.signature(generic.__init__)
-    params = [p for p in sig.parameters.values() if p.name != "param_name"]
+
+    scheduled_param: str = ""
 
     def __init__(self, optimizer, *args, **kwargs):
-        super(cls, self).__init__(optimizer, param_name, *args, **kwargs)  # through any mixin
+        super().__init__(optimizer, self.scheduled_param, *args, **kwargs)
 
-    __init__.__signature__ = sig.replace(parameters=params)
-    bases = (mixin, generic) if mixin else (generic,)
-    doc = (generic.__doc__ or "").replace("value", param_name, 1)
-    cls = type(name, bases, {"__init__": __init__, "__doc__": doc, "__module__": generic.__module__})
-    cls.__qualname__ = name
-    cls.__signature__ = inspect.Signature(params[1:])
-    return cls
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        generic = next((c for c in cls.__mro__ if issubclass(c, _ParamScheduler) and "__init__" in vars(c)), None)
+        if generic is None:  # a mixin that only sets scheduled_param
+            return
+        params = list(inspect.signature(generic.__init__).parameters.values())[1:]  # without self
+        cls.__signature__ = inspect.Signature([p for p in params if p.name != "param_name"])
 
 
-__all__ = ["INF", "_ParamScheduler", "specialize", "GENERIC"] + [c.__name__ for c in GENERIC]
+__all__ = ["INF", "_ParamScheduler", "FixedParamMixin", "GENERIC"] + [c.__name__ for c in GENERIC]

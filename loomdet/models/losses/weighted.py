@@ -10,7 +10,7 @@ import functools
 
 import torch
 
-from loomcls.models.losses.weighted import REDUCTIONS, check_reduction, reduce_loss
+from loomcls.models.losses.weighted import REDUCTIONS, reduce_loss, resolve_reduction
 from loomcls.models.losses.weighted import weight_reduce_loss as _cls_weight_reduce_loss
 
 #: Added to ``avg_factor`` before dividing (float32 machine epsilon).
@@ -38,14 +38,6 @@ def weighted_loss(loss_func):
         return weight_reduce_loss(loss_func(pred, target, **kwargs), weight, reduction, avg_factor)
 
     return wrapper
-
-
-def resolve_reduction(owner, reduction_override, default):
-    """The reduction a loss module uses, with errors that name the module."""
-    try:
-        return check_reduction(reduction_override, default)
-    except ValueError as err:
-        raise ValueError(f"{type(owner).__name__}: {err}") from None
 
 
 __all__ = ["REDUCTIONS", "AVG_FACTOR_EPS", "reduce_loss", "weight_reduce_loss", "weighted_loss",
