@@ -6,7 +6,13 @@ commands before anything of loomcls is needed.
 
 from loomcv.registry.toolbox import Toolbox
 
-_MOVED_TRANSFORMS = ("PackInputs",)
+#: the classification transforms that loomcv.transforms used to hold (kept importable from there)
+_MOVED_TRANSFORMS = (
+    "PackInputs", "RandomResizedCrop", "ResizeEdge", "RandomCrop", "ColorJitter", "Lighting", "RandomErasing",
+    "BaseAugTransform", "AutoAugment", "RandAugment", "AUTOAUG_POLICIES", "RANDAUG_POLICIES", "Shear",
+    "Translate", "Rotate", "AutoContrast", "Invert", "Equalize", "Solarize", "SolarizeAdd", "Posterize",
+    "Contrast", "ColorTransform", "Brightness", "Sharpness", "Cutout", "GaussianBlur",
+)
 
 TOOLBOX = Toolbox(
     scope="loomcls",

@@ -6,19 +6,19 @@ Names, arguments and the keys they write follow MMCV 2.x / MMPretrain 1.x:
 
 import math
 import numbers
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from loomcv.image import (FLIP_DIRECTIONS, PAD_MODES, check_interpolation, imcrop, imflip,
                           imnormalize, impad, imrescale, imresize)
 from loomcv.registry import TRANSFORMS
-from loomcv.validation import check, check_choice, check_positive, check_prob, check_range
+from loomcv.validation import check, check_choice, check_prob, check_range
 
 from .base import BaseTransform, cache_randomness
 
 
-def _pair(owner, name: str, value, allow_none: bool = False) -> Optional[Tuple[int, int]]:
+def size_pair(owner, name: str, value, allow_none: bool = False) -> Optional[Tuple[int, int]]:
     """An int -> (v, v); a 2-sequence of positive ints -> tuple."""
     if value is None and allow_none:
         return None
@@ -30,7 +30,7 @@ def _pair(owner, name: str, value, allow_none: bool = False) -> Optional[Tuple[i
     return tuple(int(v) for v in value)
 
 
-def _resize_img(results: Dict, size: Tuple[int, int], interpolation: str, backend: str) -> None:
+def resize_img(results: Dict, size: Tuple[int, int], interpolation: str, backend: str) -> None:
     """Resize ``results['img']`` to ``size=(w, h)``; update img_shape and scale_factor."""
     img = results["img"]
     h, w = img.shape[:2]
@@ -54,7 +54,7 @@ class Resize(BaseTransform):
                  clip_object_border: bool = True, backend: str = "cv2", interpolation: str = "bilinear"):
         check((scale is None) != (scale_factor is None), self, "give exactly one of `scale` and `scale_factor`")
         check_interpolation(interpolation, backend, "Resize")
-        self.scale = _pair(self, "scale", scale, allow_none=True)
+        self.scale = size_pair(self, "scale", scale, allow_none=True)
         if scale_factor is not None:
             if isinstance(scale_factor, (int, float)):
                 scale_factor = (float(scale_factor), float(scale_factor))
@@ -82,40 +82,8 @@ class Resize(BaseTransform):
             results["img_shape"] = img.shape[:2]
             results["scale_factor"] = (img.shape[1] / w, img.shape[0] / h)
         else:
-            _resize_img(results, scale, self.interpolation, self.backend)
+            resize_img(results, scale, self.interpolation, self.backend)
         results["keep_ratio"] = self.keep_ratio
-        return results
-
-
-EDGES = ("short", "long", "width", "height")
-
-
-@TRANSFORMS.register_module()
-class ResizeEdge(BaseTransform):
-    """Resize so one edge ('short', 'long', 'width' or 'height') equals ``scale``, keeping the ratio.
-
-    Required Keys: img
-    Modified Keys: img, img_shape
-    Added Keys: scale, scale_factor
-    """
-
-    def __init__(self, scale: int, edge: str = "short", backend: str = "cv2", interpolation: str = "bilinear"):
-        check_positive(self, "scale", scale, integer=True)
-        check_choice(self, "edge", edge, EDGES)
-        check_interpolation(interpolation, backend, "ResizeEdge")
-        self.scale = int(scale)
-        self.edge = edge
-        self.backend = backend
-        self.interpolation = interpolation
-
-    def transform(self, results: Dict) -> Dict:
-        h, w = results["img"].shape[:2]
-        if (self.edge == "short" and w < h) or (self.edge == "long" and w > h) or self.edge == "width":
-            width, height = self.scale, int(self.scale * h / w)
-        else:
-            width, height = int(self.scale * w / h), self.scale
-        results["scale"] = (width, height)
-        _resize_img(results, (width, height), self.interpolation, self.backend)
         return results
 
 
@@ -134,7 +102,7 @@ class RandomResize(BaseTransform):
                  ratio_range: Optional[Tuple[float, float]] = None, resize_type: str = "Resize",
                  **resize_kwargs):
         if ratio_range is not None:
-            self.scale = _pair(self, "scale", scale)
+            self.scale = size_pair(self, "scale", scale)
             self.ratio_range = check_range(self, "ratio_range", ratio_range, low=1e-8)
         else:
             check(isinstance(scale, (list, tuple)) and len(scale) == 2
@@ -160,73 +128,6 @@ class RandomResize(BaseTransform):
         return self.resize(results)
 
 
-@TRANSFORMS.register_module()
-class RandomResizedCrop(BaseTransform):
-    """Crop a random area and aspect ratio, then resize to ``scale`` (Inception-style).
-
-    ``scale`` is an int or (h, w); the crop covers ``crop_ratio_range`` of the
-    area with an aspect ratio (w/h) drawn log-uniformly from ``aspect_ratio_range``;
-    after ``max_attempts`` failed draws it falls back to a centre crop.
-
-    Required Keys: img
-    Modified Keys: img, img_shape
-    Added Keys: -
-    """
-
-    def __init__(self, scale: Union[int, Sequence[int]], crop_ratio_range: Tuple[float, float] = (0.08, 1.0),
-                 aspect_ratio_range: Tuple[float, float] = (3. / 4., 4. / 3.), max_attempts: int = 10,
-                 interpolation: str = "bilinear", backend: str = "cv2"):
-        self.scale = _pair(self, "scale", scale)
-        self.crop_ratio_range = check_range(self, "crop_ratio_range", crop_ratio_range, low=0)
-        check(self.crop_ratio_range[0] > 0, self, f"crop_ratio_range must be above 0, got {crop_ratio_range}")
-        self.aspect_ratio_range = check_range(self, "aspect_ratio_range", aspect_ratio_range, low=0)
-        check(self.aspect_ratio_range[0] > 0, self,
-              f"aspect_ratio_range must be above 0, got {aspect_ratio_range}")
-        check(isinstance(max_attempts, int) and max_attempts >= 0, self,
-              f"max_attempts must be an int >= 0, got {max_attempts!r}")
-        check_interpolation(interpolation, backend, "RandomResizedCrop")
-        self.max_attempts = max_attempts
-        self.interpolation = interpolation
-        self.backend = backend
-        self._log_ratio = (math.log(self.aspect_ratio_range[0]), math.log(self.aspect_ratio_range[1]))
-
-    @cache_randomness
-    def rand_crop_params(self, img: np.ndarray) -> Tuple[int, int, int, int]:
-        """(offset_h, offset_w, target_h, target_w) of the crop."""
-        h, w = img.shape[:2]
-        area = h * w
-        rand = np.random.random  # a few times cheaper per call than uniform()/randint()
-        (r0, r1), (l0, l1) = self.crop_ratio_range, self._log_ratio
-        for _ in range(self.max_attempts):
-            target_area = (r0 + (r1 - r0) * rand()) * area
-            aspect_ratio = math.exp(l0 + (l1 - l0) * rand())
-            target_w = int(round(math.sqrt(target_area * aspect_ratio)))
-            target_h = int(round(math.sqrt(target_area / aspect_ratio)))
-            if 0 < target_w <= w and 0 < target_h <= h:
-                offset_h = int(rand() * (h - target_h + 1))
-                offset_w = int(rand() * (w - target_w + 1))
-                return offset_h, offset_w, target_h, target_w
-        # fall back to a centre crop with the aspect ratio clamped into range
-        in_ratio = w / h
-        if in_ratio < self.aspect_ratio_range[0]:
-            target_w, target_h = w, int(round(w / self.aspect_ratio_range[0]))
-        elif in_ratio > self.aspect_ratio_range[1]:
-            target_h, target_w = h, int(round(h * self.aspect_ratio_range[1]))
-        else:
-            target_w, target_h = w, h
-        return (h - target_h) // 2, (w - target_w) // 2, target_h, target_w
-
-    def transform(self, results: Dict) -> Dict:
-        img = results["img"]
-        offset_h, offset_w, target_h, target_w = self.rand_crop_params(img)
-        img = img[offset_h:offset_h + target_h, offset_w:offset_w + target_w]
-        img = imresize(img, (self.scale[1], self.scale[0]), interpolation=self.interpolation,
-                       backend=self.backend)
-        results["img"] = img
-        results["img_shape"] = img.shape[:2]
-        return results
-
-
 def _crop(results: Dict, x1: int, y1: int, x2: int, y2: int) -> None:
     """Crop img to the inclusive box; update img_shape."""
     img = imcrop(results["img"], np.array([x1, y1, x2, y2]))
@@ -245,7 +146,7 @@ class CenterCrop(BaseTransform):
 
     def __init__(self, crop_size: Union[int, Tuple[int, int]], auto_pad: bool = False,
                  pad_cfg: dict = dict(type="Pad"), clip_object_border: bool = True):
-        self.crop_size = _pair(self, "crop_size", crop_size)
+        self.crop_size = size_pair(self, "crop_size", crop_size)
         check(isinstance(pad_cfg, dict), self, f"pad_cfg must be a dict, got {pad_cfg!r}")
         self.auto_pad = auto_pad
         self.pad_cfg = dict(pad_cfg)
@@ -266,58 +167,6 @@ class CenterCrop(BaseTransform):
         y1 = max(0, int(round((h - crop_h) / 2.)))
         x1 = max(0, int(round((w - crop_w) / 2.)))
         _crop(results, x1, y1, min(w, x1 + crop_w) - 1, min(h, y1 + crop_h) - 1)
-        return results
-
-
-@TRANSFORMS.register_module()
-class RandomCrop(BaseTransform):
-    """Crop a random ``crop_size=(h, w)`` window, after optional ``padding`` (left, top, right, bottom).
-
-    Required Keys: img
-    Modified Keys: img, img_shape
-    Added Keys: -
-    """
-
-    def __init__(self, crop_size: Union[int, Sequence[int]], padding: Optional[Union[int, Sequence[int]]] = None,
-                 pad_if_needed: bool = False, pad_val: Union[numbers.Number, Sequence[numbers.Number]] = 0,
-                 padding_mode: str = "constant"):
-        self.crop_size = _pair(self, "crop_size", crop_size)
-        if padding is not None:
-            ok = (isinstance(padding, numbers.Integral) and padding >= 0) or (
-                isinstance(padding, (tuple, list)) and len(padding) in (2, 4)
-                and all(isinstance(p, numbers.Integral) and p >= 0 for p in padding))
-            check(ok, self, f"padding must be an int >= 0 or 2/4 ints (left, top, right, bottom), got {padding!r}")
-        check_choice(self, "padding_mode", padding_mode, PAD_MODES)
-        self.padding = padding
-        self.pad_if_needed = pad_if_needed
-        self.pad_val = pad_val
-        self.padding_mode = padding_mode
-
-    @cache_randomness
-    def rand_crop_params(self, img: np.ndarray) -> Tuple[int, int, int, int]:
-        h, w = img.shape[:2]
-        target_h, target_w = self.crop_size
-        if w == target_w and h == target_h:
-            return 0, 0, h, w
-        target_h, target_w = min(h, target_h), min(w, target_w)
-        offset_h = np.random.randint(0, h - target_h + 1)
-        offset_w = np.random.randint(0, w - target_w + 1)
-        return int(offset_h), int(offset_w), target_h, target_w
-
-    def transform(self, results: Dict) -> Dict:
-        img = results["img"]
-        if self.padding is not None:
-            img = impad(img, padding=self.padding, pad_val=self.pad_val, padding_mode=self.padding_mode)
-        if self.pad_if_needed:
-            h_pad = max(0, math.ceil((self.crop_size[0] - img.shape[0]) / 2))
-            w_pad = max(0, math.ceil((self.crop_size[1] - img.shape[1]) / 2))
-            if h_pad or w_pad:
-                img = impad(img, padding=(w_pad, h_pad, w_pad, h_pad), pad_val=self.pad_val,
-                            padding_mode=self.padding_mode)
-        offset_h, offset_w, target_h, target_w = self.rand_crop_params(img)
-        img = img[offset_h:offset_h + target_h, offset_w:offset_w + target_w]
-        results["img"] = img
-        results["img_shape"] = img.shape[:2]
         return results
 
 
@@ -422,7 +271,7 @@ class Pad(BaseTransform):
             check((size is None) != (size_divisor is None), self,
                   "give exactly one of `size` and `size_divisor` (or pad_to_square=True)")
         if size is not None:
-            size = _pair(self, "size", size)
+            size = size_pair(self, "size", size)
         check(size_divisor is None or (isinstance(size_divisor, int) and size_divisor > 0), self,
               f"size_divisor must be a positive int, got {size_divisor!r}")
         check_choice(self, "padding_mode", padding_mode, PAD_MODES)

@@ -9,6 +9,18 @@ from loomcv.legacy.transforms import Collect  # noqa: F401  (MMPretrain 1.x keep
 from loomcv.transforms import *  # noqa: F401,F403
 from loomcv.transforms import __all__ as _engine_transforms
 
+from .auto_augment import (AUTOAUG_POLICIES, RANDAUG_POLICIES, AutoAugment, AutoContrast, BaseAugTransform,
+                           Brightness, ColorTransform, Contrast, Cutout, Equalize, GaussianBlur, Invert,
+                           Posterize, RandAugment, Rotate, Sharpness, Shear, Solarize, SolarizeAdd, Translate)
 from .formatting import PackInputs
+from .processing import ColorJitter, Lighting, RandomCrop, RandomErasing, RandomResizedCrop, ResizeEdge
 
-__all__ = [*_engine_transforms, "PackInputs"]
+#: the classification transforms (loomcls' own); the rest are loomcv's, re-exported
+CLASSIFICATION_TRANSFORMS = [
+    "PackInputs", "RandomResizedCrop", "ResizeEdge", "RandomCrop", "ColorJitter", "Lighting", "RandomErasing",
+    "BaseAugTransform", "AutoAugment", "RandAugment", "AUTOAUG_POLICIES", "RANDAUG_POLICIES", "Shear",
+    "Translate", "Rotate", "AutoContrast", "Invert", "Equalize", "Solarize", "SolarizeAdd", "Posterize",
+    "Contrast", "ColorTransform", "Brightness", "Sharpness", "Cutout", "GaussianBlur",
+]
+
+__all__ = [*_engine_transforms, "Collect", *CLASSIFICATION_TRANSFORMS]

@@ -20,11 +20,11 @@ from loomcv.errors import ConfigError, did_you_mean
 from loomcv.image import (adjust_brightness, adjust_color, adjust_contrast, adjust_sharpness, auto_contrast,
                           cutout, equalize, iminvert, imrotate, imshear, imtranslate, posterize,
                           solarize)
-from loomcv.registry import TRANSFORMS
+from loomcls.registry import TRANSFORMS
 from loomcv.validation import check, check_choice, check_prob
 
-from .base import BaseTransform, cache_randomness
-from .wrappers import Compose
+from loomcv.transforms.base import BaseTransform, cache_randomness
+from loomcv.transforms.wrappers import Compose
 
 PadVal = Union[int, Sequence[int]]
 
