@@ -1,0 +1,14 @@
+"""loomdet declares itself to loomcv here (entry point ``loomcv.toolboxes``).
+
+Kept free of heavy imports: loomcv reads it to learn scopes, configs and
+commands before anything of loomdet is needed.
+"""
+
+from loomcv.registry.toolbox import Toolbox
+
+TOOLBOX = Toolbox(
+    scope="loomdet",
+    aliases=("mmdet",),
+    # the detectors of MMDetection 2.x-era (MMCV 1.x) configs this toolbox runs
+    legacy_model_types=("RetinaNet", "YOLOV3", "FCOS"),
+)
