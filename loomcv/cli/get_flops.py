@@ -129,7 +129,7 @@ def human(n: float) -> str:
 
 def format_table(rows: List[Row], title: str) -> str:
     width = max(len(r[0]) + 2 * r[0].count(".") for r in rows)
-    total_params, total_flops = rows[0][1], rows[0][2]
+    _total_params, total_flops = rows[0][1], rows[0][2]
     lines = [title, f"{'module':<{width}}  {'params':>10}  {'FLOPs':>10}  {'FLOPs %':>7}"]
     for name, params, flops in rows[1:] + rows[:1]:
         shown = "  " * name.count(".") + name.rsplit(".", 1)[-1] if name != "(total)" else name

@@ -1,6 +1,6 @@
 """Evaluator: feeds each batch to one or several metrics and merges their results."""
 
-from typing import Any, Iterator, List, Mapping, Optional, Sequence, Union
+from typing import Any, List, Mapping, Optional, Sequence, Union
 
 from loomcv.registry import EVALUATOR, METRICS, build_or_accept
 

@@ -13,7 +13,7 @@ or value this module cannot translate faithfully is an error that names it.
 import copy
 from typing import Any, Dict, List, Optional, Tuple
 
-from loomcv.config.config_dict import Path, path_text, source_of
+from loomcv.config.config_dict import Path
 from loomcv.errors import ConfigError
 from loomcv.registry.toolbox import toolbox_of_model
 

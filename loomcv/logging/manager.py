@@ -3,8 +3,9 @@
 A class that mixes in ``ManagerMixin`` keeps every instance under its name:
 ``Cls.get_instance(name, **kwargs)`` returns the instance of that name,
 creating it on first use, and makes it the current one, which
-``Cls.get_current_instance()`` returns (else the one created last). Constructing an instance directly registers it too, so objects
-built from a config (``VISUALIZERS.build(...)``) are found the same way.
+``Cls.get_current_instance()`` returns (else the one created last).
+Constructing an instance directly registers it too, so objects built from a
+config (``VISUALIZERS.build(...)``) are found the same way.
 Subclasses share their base's table, so ``Visualizer.get_current_instance()``
 also finds a subclass's instance.
 """

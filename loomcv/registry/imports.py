@@ -32,7 +32,7 @@ def import_modules_from_strings(imports: Union[str, Sequence[str], None],
             modules.append(_import_module(name))
         except ImportError as err:
             if allow_failed_imports:
-                warnings.warn(f"{name} failed to import and is skipped{origin}: {err}", UserWarning)
+                warnings.warn(f"{name} failed to import and is skipped{origin}: {err}", UserWarning, stacklevel=2)
                 continue
             raise ImportError(
                 f"cannot import {name!r}{origin}: {err}. Check that the module is installed or "

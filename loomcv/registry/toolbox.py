@@ -24,7 +24,7 @@ import importlib.util
 import os.path as osp
 import warnings
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 ENTRY_POINT_GROUP = "loomcv.toolboxes"
 

@@ -3,14 +3,15 @@
 Train lines look like
 ``Epoch(train) [3][ 40/100]  lr: 1.0000e-02  eta: 0:01:12  time: 0.0510  data_time: 0.0030  loss: 0.4120``
 (``Iter(train) [ 40/1000]  ...`` when ``by_epoch=False``); validation ends with
-the metrics of the pass (of every set, as ``set/metric``, when there are several). Losses and times are smoothed over ``window_size``
-iterations; ``custom_cfg`` picks other statistics per scalar.
+the metrics of the pass (of every set, as ``set/metric``, when there are
+several). Losses and times are smoothed over ``window_size`` iterations;
+``custom_cfg`` picks other statistics per scalar.
 """
 
 import datetime
 import re
 from collections import OrderedDict
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, List, Optional, Sequence, Tuple
 
 import torch
 

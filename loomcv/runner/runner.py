@@ -316,7 +316,7 @@ class Runner:
         self.scale_lr(self.optim_wrapper, self.auto_scale_lr)
         self.param_schedulers = self.build_param_scheduler(self.param_schedulers)
         if self._val_loop is not None:
-            self.val_loop  # build now so hooks see it
+            self.val_loop  # noqa: B018  (building it now lets hooks see it)
         self.call_hook("before_run")
         self._init_model_weights()
         self.load_or_resume()
@@ -363,7 +363,8 @@ class Runner:
         for wrapper in wrappers:
             for group in wrapper.param_groups:
                 group["lr"] = group["lr"] * ratio
-        self.logger.info(f"LR is scaled by {ratio:g} (total batch size {real}, base {auto_scale_lr['base_batch_size']})")
+        base = auto_scale_lr["base_batch_size"]
+        self.logger.info(f"LR is scaled by {ratio:g} (total batch size {real}, base {base})")
 
     # ================================================================== checkpoints
     def load_or_resume(self) -> None:

@@ -38,7 +38,7 @@ def wait_continue(figure: Any, timeout: float = 0, continue_key: str = " ") -> i
     while True:
         seen = []
 
-        def on_event(event):
+        def on_event(event, seen=seen):
             # a closed window wins over a key press arriving in the same loop turn
             if not (seen and isinstance(seen[0], CloseEvent)):
                 seen[:] = [event]

@@ -91,7 +91,8 @@ def regular_lr(cfg, it):
         return BASE_LR + (target - BASE_LR) * p / n
     if kind == "FlatCosineAnnealing":
         start = round(n * cfg["start_percent"])
-        return BASE_LR if p < start else cos_anneal(BASE_LR, floor_of(cfg, BASE_LR, "min_lr"), (p - start) / (n - start))
+        floor = floor_of(cfg, BASE_LR, "min_lr")
+        return BASE_LR if p < start else cos_anneal(BASE_LR, floor, (p - start) / (n - start))
     if kind == "CosineRestart":
         ends = [sum(cfg["periods"][:i + 1]) for i in range(len(cfg["periods"]))]
         idx = next(i for i, e in enumerate(ends) if p < e)
@@ -185,7 +186,8 @@ def warmup_id(w):
 
 
 @pytest.mark.parametrize("warmup", WARMUPS, ids=warmup_id)
-@pytest.mark.parametrize("policy", POLICIES, ids=lambda p: f"{p['policy']}-{p.get('by_epoch', '')}{p.get('runner', '')}")
+@pytest.mark.parametrize("policy", POLICIES,
+                         ids=lambda p: f"{p['policy']}-{p.get('by_epoch', '')}{p.get('runner', '')}")
 def test_translated_schedule_matches_the_legacy_formula(policy, warmup):
     text, lr_config = config_text({**policy, **warmup})
     if warmup.get("warmup_by_epoch") and policy.get("runner") == "iter":
@@ -200,7 +202,8 @@ def test_translated_schedule_matches_the_legacy_formula(policy, warmup):
 
 @pytest.mark.parametrize("lr_config, types", [
     (dict(policy="step", step=[2, 4], warmup="linear", warmup_iters=4, warmup_ratio=0.1), ["LinearLR", "MultiStepLR"]),
-    (dict(policy="CosineAnnealing", min_lr=0.0, warmup="constant", warmup_iters=3), ["ConstantLR", "CosineAnnealingLR"]),
+    (dict(policy="CosineAnnealing", min_lr=0.0, warmup="constant", warmup_iters=3),
+     ["ConstantLR", "CosineAnnealingLR"]),
     (dict(policy="OneCycle", max_lr=1.0), ["OneCycleLR"]),
     (dict(policy="step", step=[2, 4], min_lr=0.005), ["LegacyLR"]),
     (dict(policy="CosineAnnealing", min_lr=0.01, warmup="linear", warmup_iters=3), ["LegacyLR"]),
@@ -326,7 +329,8 @@ def test_resume_mid_run_continues_the_same_curve(lr_config, momentum_config, opt
     (dict(policy="fixed", by_epoch=True), "convert_to_iter_based=True"),
     (dict(policy="fixed", warmup="cosine", warmup_iters=2), "warmup must be one of constant, linear, exp"),
     (dict(policy="OneCycle", max_lr=1.0, total_steps=10), r"total_steps \(10\) must be at least the run length"),
-    (dict(policy="CosineRestart", periods=[10, 20], min_lr=0.0, per_epoch=False), "one restart_weights entry per period"),
+    (dict(policy="CosineRestart", periods=[10, 20], min_lr=0.0, per_epoch=False),
+     "one restart_weights entry per period"),
 ])
 def test_legacy_scheduler_arguments_are_checked(kwargs, message):
     import torch

@@ -100,7 +100,8 @@ def test_mixup_through_train_cfg_sets_gt_score():
     assert scores.shape == (4, 5) and torch.allclose(scores.sum(1), torch.ones(4))
     assert model(**data, mode="loss")["loss"].item() > 0
     with pytest.raises(ValueError, match="num_classes"):
-        cls = MODELS.build(dict(type="ClsDataPreprocessor", batch_augments=dict(augments=dict(type="CutMix", alpha=1.0))))
+        augments = dict(augments=dict(type="CutMix", alpha=1.0))
+        cls = MODELS.build(dict(type="ClsDataPreprocessor", batch_augments=augments))
         cls(batch(), True)
 
 

@@ -8,7 +8,7 @@ import torch
 
 from loomcv.config import Config
 from loomcv.registry import VISBACKENDS, VISUALIZERS
-from loomcv.visualization import LocalVisBackend, MLflowVisBackend, TensorboardVisBackend, Visualizer
+from loomcv.visualization import LocalVisBackend, MLflowVisBackend, Visualizer
 
 
 def test_registered_under_mmengine_names():

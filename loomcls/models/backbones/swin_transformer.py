@@ -291,10 +291,11 @@ class SwinTransformer(BaseBackbone):
         h, w = self.patch_resolution
         for stage in range(self.num_layers):
             if min(h, w) < window_size:
+                smallest = window_size * self.patch_embed.projection.stride[0] * 2 ** (self.num_layers - 1)
                 raise ValueError(
                     f"{type(self).__name__}: img_size {img_size} gives a {h}x{w} feature map at stage {stage}, "
                     f"smaller than window_size {window_size}; use an img_size that keeps every stage at least "
-                    f"{window_size} wide (e.g. {window_size * self.patch_embed.projection.stride[0] * 2 ** (self.num_layers - 1)}), "
+                    f"{window_size} wide (e.g. {smallest}), "
                     "a smaller window_size, or pad_small_map=True")
             h, w = (h + 1) // 2, (w + 1) // 2
 

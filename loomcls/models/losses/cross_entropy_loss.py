@@ -1,7 +1,6 @@
 """Cross-entropy for index labels, soft labels (mixup, label smoothing) and
 independent sigmoids (multi-label)."""
 
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 

@@ -36,7 +36,7 @@ class LabelSmoothLoss(nn.Module):
         self._eps = label_smooth_val / (1 + label_smooth_val) if mode == "classy_vision" else label_smooth_val
         if mode == "multi_label":
             if use_sigmoid is False:
-                warnings.warn("LabelSmoothLoss: mode 'multi_label' needs use_sigmoid=True; using it")
+                warnings.warn("LabelSmoothLoss: mode 'multi_label' needs use_sigmoid=True; using it", stacklevel=2)
             use_sigmoid = True
         use_sigmoid = bool(use_sigmoid)
         self.ce = CrossEntropyLoss(use_sigmoid=use_sigmoid, use_soft=not use_sigmoid, reduction=reduction,

@@ -78,7 +78,7 @@ class ConvModule(nn.Module):
             self.norm_name, norm = build_norm_layer(norm_cfg, channels)
             self.add_module(self.norm_name, norm)
             if self.with_bias and isinstance(norm, (_BatchNorm, _InstanceNorm)):
-                warnings.warn("ConvModule: a conv bias before batch/instance norm has no effect")
+                warnings.warn("ConvModule: a conv bias before batch/instance norm has no effect", stacklevel=2)
         else:
             self.norm_name = None
 
