@@ -16,6 +16,7 @@ import torch
 import torch.nn as nn
 
 from loomcv import __version__
+from loomcv.config.tree import map_tree
 from loomcv.errors import CheckpointError
 
 Schedulers = Union[None, List[Any], Dict[str, List[Any]]]
@@ -23,15 +24,7 @@ Schedulers = Union[None, List[Any], Dict[str, List[Any]]]
 
 def weights_to_cpu(state: Any) -> Any:
     """A copy of a (nested) state dict with every tensor moved to the CPU."""
-    if isinstance(state, torch.Tensor):
-        return state.detach().cpu()
-    if isinstance(state, OrderedDict):
-        return OrderedDict((k, weights_to_cpu(v)) for k, v in state.items())
-    if isinstance(state, dict):
-        return {k: weights_to_cpu(v) for k, v in state.items()}
-    if isinstance(state, (list, tuple)):
-        return type(state)(weights_to_cpu(v) for v in state)
-    return state
+    return map_tree(state, lambda v: v.detach().cpu() if isinstance(v, torch.Tensor) else v)
 
 
 def get_state_dict(model: nn.Module) -> "OrderedDict[str, torch.Tensor]":

@@ -8,6 +8,8 @@ builder can say where a bad value came from.
 import copy
 from typing import Any, Dict, Optional, Tuple
 
+from .tree import map_tree
+
 from loomcv.errors import did_you_mean
 
 Path = Tuple[Any, ...]
@@ -48,13 +50,7 @@ def _wrap(value: Any, path: Path, provenance: Optional[dict]) -> Any:
 
 def to_plain(value: Any) -> Any:
     """ConfigDicts -> dicts, recursively (lists and tuples kept as such)."""
-    if isinstance(value, dict):
-        return {k: to_plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [to_plain(v) for v in value]
-    if isinstance(value, tuple) and not hasattr(value, "_fields"):
-        return tuple(to_plain(v) for v in value)
-    return value
+    return map_tree(value)
 
 
 class ConfigDict(dict):

@@ -21,7 +21,8 @@ import yaml
 
 from loomcv.errors import ConfigError, ConfigKeyError, ConfigSyntaxError
 
-from .config_dict import ConfigDict, Path, path_text
+from .config_dict import ConfigDict, Path, path_text, to_plain
+from .tree import map_tree
 
 BASE_KEY = "_base_"
 DELETE_KEY = "_delete_"
@@ -156,13 +157,8 @@ def provenance_for(values: Dict[str, Any], lines: Dict[Path, str], default: str)
 
 # ----------------------------------------------------------------- merging
 def strip_delete(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: strip_delete(v) for k, v in value.items() if k != DELETE_KEY}
-    if isinstance(value, list):
-        return [strip_delete(v) for v in value]
-    if isinstance(value, tuple) and not hasattr(value, "_fields"):
-        return tuple(strip_delete(v) for v in value)
-    return value
+    """``value`` without its ``_delete_`` markers, once they have done their work."""
+    return map_tree(value, skip_keys=(DELETE_KEY,))
 
 
 def _drop(prov: Dict[Path, str], prefix: Path) -> None:
@@ -295,7 +291,7 @@ def _load_py(path: str, text: str, use_predefined: bool, stack: Tuple[str, ...])
     except Exception as err:
         line = next((n for name, n in _frames(err) if name == path), "?")
         raise ConfigError(f"{path}:{line}: {type(err).__name__}: {err}") from err
-    own = {k: _plain(v) for k, v in namespace.items()
+    own = {k: to_plain(v) for k, v in namespace.items()
            if not k.startswith("__") and k != BASE_KEY
            and not isinstance(v, (types.ModuleType, types.FunctionType, type, _BaseNamespace))}
     own_prov = provenance_for(own, _py_line_map(tree, path), path)
@@ -308,17 +304,6 @@ def _frames(err: BaseException):
     while tb is not None:
         yield tb.tb_frame.f_code.co_filename, tb.tb_lineno
         tb = tb.tb_next
-
-
-def _plain(value: Any) -> Any:
-    """ConfigDicts from ``_base_`` references back to dicts (keeping ``_delete_``)."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, tuple) and not hasattr(value, "_fields"):
-        return tuple(_plain(v) for v in value)
-    return value
 
 
 def _load_data(path: str, text: str, ext: str, use_predefined: bool, stack: Tuple[str, ...]) -> Loaded:

@@ -10,6 +10,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any, List, Optional, Tuple
 
+from .tree import map_tree
+
 
 def config_text(cfg) -> str:
     """The config as Python text, or its repr when it holds objects that have no text form."""
@@ -19,16 +21,13 @@ def config_text(cfg) -> str:
         return repr(cfg)
 
 
+def _plain_leaf(value: Any) -> Any:
+    return value if value is None or isinstance(value, (str, int, float, bool)) else repr(value)
+
+
 def plain_data(value: Any) -> Any:
     """``value`` with only dicts, lists, tuples, strings, numbers, bools and None (others as repr)."""
-    if isinstance(value, Mapping):
-        return {k if isinstance(k, (str, int, float, bool)) else repr(k): plain_data(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        items = [plain_data(v) for v in value]
-        return tuple(items) if type(value) is tuple else items
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return repr(value)
+    return map_tree(value, _plain_leaf, key=lambda k: k if isinstance(k, (str, int, float, bool)) else repr(k))
 
 
 def plain_config(cfg) -> dict:
