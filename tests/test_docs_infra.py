@@ -1,4 +1,4 @@
-"""The examples in the logging/visualization, evaluation and distributed pages run as written."""
+"""The examples in the logging/visualization, evaluation, distributed and architecture pages run as written."""
 
 import os.path as osp
 import re
@@ -8,7 +8,8 @@ import pytest
 DOCS = osp.join(osp.dirname(osp.dirname(__file__)), "docs")
 
 
-@pytest.mark.parametrize("page", ["logging_and_visualization.md", "evaluation.md", "distributed.md"])
+@pytest.mark.parametrize("page", ["logging_and_visualization.md", "evaluation.md", "distributed.md",
+                                  "architecture.md"])
 def test_page_examples_run(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with open(osp.join(DOCS, page), encoding="utf-8") as f:
