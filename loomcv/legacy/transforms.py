@@ -15,7 +15,12 @@ from loomcv.transforms.formatting import key_tuple
 
 @TRANSFORMS.register_module()
 class Collect(BaseTransform):
-    """Keep only ``keys`` of the results (MMCV 1.x); with ``meta_keys`` also an ``img_metas`` dict."""
+    """Keep only ``keys`` of the results (MMCV 1.x); with ``meta_keys`` also an ``img_metas`` dict.
+
+    Required Keys: every one of ``keys``
+    Modified Keys: none (a new dict is returned)
+    Added Keys: img_metas (when ``meta_keys`` is given)
+    """
 
     def __init__(self, keys: Sequence[str], meta_keys: Sequence[str] = ()):
         self.keys = key_tuple(self, keys)

@@ -15,6 +15,10 @@ class PackInputs(BaseTransform):
 
     ``gt_label``/``gt_score`` become the sample's labels, ``algorithm_keys`` its
     data fields and the present ``meta_keys`` its metainfo.
+
+    Required Keys: the ``input_key`` (img); optional gt_label, gt_score, the algorithm and meta keys
+    Modified Keys: none (a new dict is returned)
+    Added Keys: inputs, data_samples (the only keys of the result)
     """
 
     DEFAULT_META_KEYS = ("sample_idx", "img_path", "ori_shape", "img_shape", "scale_factor", "flip",
