@@ -11,5 +11,6 @@ from .wrappers import ClassBalancedDataset, ConcatDataset, RepeatDataset
 
 __all__ = [
     "BaseDataset", "ConcatDataset", "RepeatDataset", "ClassBalancedDataset", "DefaultSampler",
-    "InfiniteSampler", "AspectRatioBatchSampler", "pseudo_collate", "default_collate", "default_worker_init_fn", "build_dataloader",
+    "InfiniteSampler", "AspectRatioBatchSampler", "pseudo_collate", "default_collate", "default_worker_init_fn",
+    "build_dataloader",
 ]

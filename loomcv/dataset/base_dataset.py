@@ -11,7 +11,7 @@ grow copy-on-write page by page as they read (the classic leak of a list of dict
 import copy
 import os.path as osp
 import pickle
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 

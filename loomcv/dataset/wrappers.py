@@ -4,7 +4,7 @@ import bisect
 import copy
 import math
 from collections import defaultdict
-from typing import Any, List, Optional, Sequence, Union
+from typing import Any, List, Sequence, Union
 
 import numpy as np
 

@@ -5,7 +5,7 @@ Sizes are ``(w, h)`` as in cv2, shapes ``(h, w)`` as in numpy; boxes are
 """
 
 import numbers
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np

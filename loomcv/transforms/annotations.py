@@ -18,7 +18,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from loomcv.image import imflip, impad, imresize
+from loomcv.image import imflip, imresize
 
 #: results keys holding one entry per instance, filtered together when boxes are dropped
 INSTANCE_KEYS = ("gt_bboxes", "gt_bboxes_labels", "gt_ignore_flags", "gt_masks", "gt_keypoints",
