@@ -260,6 +260,9 @@ def select_instances(results: Dict, keep: np.ndarray) -> None:
         value = results.get(key)
         if value is None:
             continue
+        if len(value) != len(keep):
+            raise ValueError(f"{key} has {len(value)} entries for {len(keep)} boxes; the per-instance keys "
+                             f"({', '.join(INSTANCE_KEYS)}) must list the same instances")
         if is_polygons(value):
             results[key] = [value[i] for i in index]
         else:

@@ -310,5 +310,9 @@ def test_argument_errors_name_the_class_and_the_valid_values():
         build(type="Pad", size=(4, 4), pad_val=dict(image=0))
     with pytest.raises(ValueError, match="RandomResize: the scale is drawn"):
         build(type="RandomResize", scale=(10, 10), ratio_range=(1, 2), scale_factor=2.0)
+    bad = sample(0, n=3)
+    bad["gt_bboxes_labels"] = bad["gt_bboxes_labels"][:2]
+    with pytest.raises(ValueError, match="gt_bboxes_labels has 2 entries for 3 boxes"):
+        build(type="RandomCrop", crop_size=(10, 10))(bad)
     with pytest.raises(ValueError, match="gt_bboxes must be an \\(N, 4\\)"):
         build(type="RandomFlip", prob=1.0)(dict(img=np.zeros((4, 4, 3), np.uint8), gt_bboxes=np.zeros((2, 5))))

@@ -7,6 +7,9 @@ import cv2
 import numpy as np
 import pytest
 
+from loomcv.registry import TRANSFORMS
+from loomcv.transforms.annotations import polygons_to_bitmap, rle_to_bitmap
+
 try:  # the reference decoder; the comparisons skip without it
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -14,9 +17,6 @@ try:  # the reference decoder; the comparisons skip without it
 except ImportError:  # pragma: no cover - pycocotools is installed with the test setup
     coco_mask = None
 needs_coco = pytest.mark.skipif(coco_mask is None, reason="pycocotools is the reference to compare with")
-
-from loomcv.registry import TRANSFORMS
-from loomcv.transforms.annotations import polygons_to_bitmap, rle_to_bitmap
 
 
 def build(**cfg):
