@@ -272,25 +272,36 @@ def select_instances(results: Dict, keep: np.ndarray) -> None:
 # ----------------------------------------------------------------------------- decoding
 def polygons_to_bitmap(polygons: Sequence, h: int, w: int) -> np.ndarray:
     """One (h, w) uint8 mask: the union of the polygon parts (flat xy lists in pixel-edge
-    coordinates). A pixel belongs to a part when its centre lies inside it, the rule
-    COCO's rasterizer follows closely. (cv2.fillPoly also fills every pixel its edges
-    touch, about 15% more on slanted outlines than COCO's masks.)"""
-    from matplotlib.path import Path  # a required dependency; imported when polygons are decoded
+    coordinates). A pixel belongs to a part when its centre lies inside it (even-odd rule),
+    the rule COCO's rasterizer follows closely; cv2.fillPoly also fills every pixel the
+    outline touches, about 15% more on slanted outlines than COCO's masks.
+
+    A scanline fill in numpy: on each pixel row's centre line, the crossings with the
+    polygon's edges toggle inside/outside for the pixels whose centres lie right of them.
+    """
     mask = np.zeros((h, w), dtype=bool)
     for part in polygons:
         xy = np.asarray(part, dtype=np.float64).reshape(-1, 2)
         if len(xy) < 3:
             continue
-        x0 = max(int(np.floor(xy[:, 0].min())), 0)
-        x1 = min(int(np.ceil(xy[:, 0].max())), w)
-        y0 = max(int(np.floor(xy[:, 1].min())), 0)
-        y1 = min(int(np.ceil(xy[:, 1].max())), h)
-        if x1 <= x0 or y1 <= y0:
+        x0, y0 = xy[:, 0], xy[:, 1]
+        x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
+        first = max(int(np.floor(y0.min() - 0.5)), 0)
+        last = min(int(np.ceil(y0.max() - 0.5)) + 1, h)
+        if last <= first:
             continue
-        ys, xs = np.mgrid[y0:y1, x0:x1]
-        centres = np.stack([xs.ravel() + 0.5, ys.ravel() + 0.5], axis=1)
-        inside = Path(xy).contains_points(centres).reshape(y1 - y0, x1 - x0)
-        mask[y0:y1, x0:x1] |= inside
+        cy = np.arange(first, last, dtype=np.float64)[:, None] + 0.5
+        crosses = (y0 <= cy) != (y1 <= cy)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            xc = x0 + (cy - y0) * (x1 - x0) / (y1 - y0)
+        rows, edges = np.nonzero(crosses)
+        cols = np.clip(np.floor(xc[rows, edges] - 0.5) + 1, 0, w).astype(np.int64)
+        if len(cols) == 0:
+            continue
+        left, right = int(cols.min()), int(cols.max())  # the crossings' column span: nothing is inside elsewhere
+        toggles = np.zeros((last - first, right - left + 1), dtype=np.int32)
+        np.add.at(toggles, (rows, cols - left), 1)
+        mask[first:last, left:right] |= (np.cumsum(toggles, axis=1)[:, :right - left] % 2).astype(bool)
     return mask.astype(np.uint8)
 
 

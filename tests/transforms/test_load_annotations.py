@@ -30,6 +30,21 @@ def random_polygon(rng, size):
     return list(np.stack([centre[0] + radii * np.cos(angles), centre[1] + radii * np.sin(angles)], 1).ravel())
 
 
+def test_polygon_pixels_are_those_whose_centre_is_inside():
+    from matplotlib.path import Path
+    rng = np.random.RandomState(2)
+    ys, xs = np.mgrid[0:30, 0:40]
+    centres = np.stack([xs.ravel() + 0.5, ys.ravel() + 0.5], 1)
+    for _ in range(60):
+        parts = [random_polygon(rng, 40)]
+        if rng.rand() < 0.4:  # a second part, possibly self-intersecting and reaching out of the image
+            parts.append(list(rng.uniform(-5, 45, 2 * rng.randint(3, 8))))
+        expected = np.zeros(30 * 40, bool)
+        for part in parts:
+            expected |= Path(np.reshape(part, (-1, 2))).contains_points(centres)
+        assert np.array_equal(polygons_to_bitmap(parts, 30, 40), expected.reshape(30, 40))
+
+
 @needs_coco
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # pycocotools' numpy-2 copy= warning
 def test_polygons_rasterize_like_pycocotools():
