@@ -79,9 +79,9 @@ def main() -> None:
     torch.set_num_threads(1)
     pipeline = Compose([
         dict(type="LoadImageFromFile"),
-        dict(type="RandomResizedCrop", scale=224),
+        dict(type="loomcls.RandomResizedCrop", scale=224),
         dict(type="RandomFlip", prob=0.5, direction="horizontal"),
-        dict(type="PackInputs"),
+        dict(type="loomcls.PackInputs"),
     ])
     with tempfile.TemporaryDirectory() as root:
         paths = make_images(root, args.images)

@@ -6,10 +6,11 @@ See docs/data.md.
 from .base_dataset import BaseDataset
 from .collate import default_collate, pseudo_collate
 from .dataloader import build_dataloader, default_worker_init_fn
-from .sampler import DefaultSampler, InfiniteSampler
+from .sampler import AspectRatioBatchSampler, DefaultSampler, InfiniteSampler
 from .wrappers import ClassBalancedDataset, ConcatDataset, RepeatDataset
 
 __all__ = [
     "BaseDataset", "ConcatDataset", "RepeatDataset", "ClassBalancedDataset", "DefaultSampler",
-    "InfiniteSampler", "pseudo_collate", "default_collate", "default_worker_init_fn", "build_dataloader",
+    "InfiniteSampler", "AspectRatioBatchSampler", "pseudo_collate", "default_collate", "default_worker_init_fn",
+    "build_dataloader",
 ]

@@ -1,4 +1,4 @@
-"""Samplers: which indices this rank reads, seeded and resumable mid-epoch.
+"""Samplers: which indices this rank reads, seeded and resumable mid-epoch; and batch samplers.
 
 Both split indices across ranks (``indices[rank::world_size]``). A seed of None
 is replaced by one random seed shared by all ranks. ``set_position(n)`` makes
@@ -11,7 +11,7 @@ import math
 from typing import Iterator, Optional, Sized
 
 import torch
-from torch.utils.data import Sampler
+from torch.utils.data import BatchSampler, Sampler
 
 from loomcv.dist import get_dist_info, sync_random_seed
 from loomcv.errors import ConfigError
@@ -124,3 +124,61 @@ class InfiniteSampler(Sampler):
 
     def load_state_dict(self, state: dict) -> None:
         self.seed, self.epoch = int(state["seed"]), int(state["epoch"])
+
+
+def _aspect_group(info: dict, index: int) -> int:
+    """0 for a portrait image (w < h), 1 otherwise, from the data info's width/height."""
+    if "width" in info and "height" in info:
+        width, height = info["width"], info["height"]
+    elif info.get("img_shape") is not None or info.get("ori_shape") is not None:
+        height, width = (info.get("img_shape") or info.get("ori_shape"))[:2]
+    else:
+        raise KeyError(f"AspectRatioBatchSampler: data info {index} has no 'width'/'height' (nor 'img_shape'); "
+                       f"keys: {sorted(info)}")
+    return 0 if width < height else 1
+
+
+@DATA_SAMPLERS.register_module()
+class AspectRatioBatchSampler(BatchSampler):
+    """Batches whose images are all landscape (w >= h) or all portrait (MMDetection's).
+
+    Indices come from ``sampler`` in its order and wait in one of two buckets
+    until a bucket holds ``batch_size``; padding a batch to its largest image
+    then wastes far less. What is left at the end of a pass is batched mixed
+    (the last partial batch is dropped with ``drop_last``). The dataset (the
+    sampler's ``dataset``) must give ``width`` and ``height`` in ``get_data_info``.
+    Use it as ``train_dataloader.batch_sampler=dict(type='AspectRatioBatchSampler')``.
+    """
+
+    def __init__(self, sampler: Sampler, batch_size: int, drop_last: bool = False):
+        if not isinstance(sampler, Sampler):
+            raise TypeError(f"AspectRatioBatchSampler: sampler must be a torch Sampler, got {type(sampler).__name__}")
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
+            raise ConfigError(f"AspectRatioBatchSampler: batch_size must be a positive int, got {batch_size!r}")
+        dataset = getattr(sampler, "dataset", None)
+        if dataset is None or not hasattr(dataset, "get_data_info"):
+            raise ConfigError("AspectRatioBatchSampler: its sampler must have a `dataset` with get_data_info() "
+                              "(such as DefaultSampler over a BaseDataset)")
+        self.sampler = sampler
+        self.batch_size = batch_size
+        self.drop_last = drop_last
+
+    def __iter__(self) -> Iterator[list]:
+        buckets: list = [[], []]
+        dataset = self.sampler.dataset
+        for index in self.sampler:
+            bucket = buckets[_aspect_group(dataset.get_data_info(index), index)]
+            bucket.append(index)
+            if len(bucket) == self.batch_size:
+                yield bucket[:]
+                del bucket[:]
+        left = buckets[0] + buckets[1]
+        for start in range(0, len(left), self.batch_size):
+            batch = left[start:start + self.batch_size]
+            if len(batch) == self.batch_size or not self.drop_last:
+                yield batch
+
+    def __len__(self) -> int:
+        if self.drop_last:
+            return len(self.sampler) // self.batch_size
+        return (len(self.sampler) + self.batch_size - 1) // self.batch_size

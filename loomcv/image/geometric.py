@@ -13,6 +13,8 @@ import numpy as np
 from loomcv.errors import ConfigError
 from loomcv.validation import check_choice
 
+from .backend import resolve_backend
+
 
 CV2_INTERP = {
     "nearest": cv2.INTER_NEAREST, "bilinear": cv2.INTER_LINEAR, "bicubic": cv2.INTER_CUBIC,
@@ -33,10 +35,14 @@ def check_interpolation(interpolation: str, backend: str = "cv2", owner: str = "
 
 
 def imresize(img: np.ndarray, size: Tuple[int, int], return_scale: bool = False,
-             interpolation: str = "bilinear", out: Optional[np.ndarray] = None, backend: str = "cv2"):
-    """Resize to ``size=(w, h)``; with ``return_scale`` also give ``(w_scale, h_scale)``."""
+             interpolation: str = "bilinear", out: Optional[np.ndarray] = None, backend: Optional[str] = None):
+    """Resize to ``size=(w, h)``; with ``return_scale`` also give ``(w_scale, h_scale)``.
+
+    ``backend=None`` is the default set by :func:`use_backend` ('cv2' unless changed).
+    """
     h, w = img.shape[:2]
     size = (int(size[0]), int(size[1]))
+    backend = resolve_backend(backend, "imresize")
     if backend == "cv2":
         interp = CV2_INTERP.get(interpolation)
         if interp is None:
@@ -53,6 +59,47 @@ def imresize(img: np.ndarray, size: Tuple[int, int], return_scale: bool = False,
     return resized, size[0] / w, size[1] / h
 
 
+def imresize_like(img: np.ndarray, dst_img: np.ndarray, return_scale: bool = False,
+                  interpolation: str = "bilinear", backend: Optional[str] = None):
+    """Resize ``img`` to the height and width of ``dst_img``."""
+    h, w = dst_img.shape[:2]
+    return imresize(img, (w, h), return_scale, interpolation, backend=backend)
+
+
+def scale_size(size: Tuple[int, int], scale: Union[float, Tuple[float, float]]) -> Tuple[int, int]:
+    """``(w, h)`` times a factor (or a (w, h) pair of factors), rounded half up."""
+    if isinstance(scale, (float, int)):
+        scale = (scale, scale)
+    w, h = size
+    return int(w * float(scale[0]) + 0.5), int(h * float(scale[1]) + 0.5)
+
+
+def imresize_to_multiple(img: np.ndarray, divisor: Union[int, Tuple[int, int]],
+                         size: Optional[Union[int, Tuple[int, int]]] = None,
+                         scale_factor: Optional[Union[float, Tuple[float, float]]] = None,
+                         keep_ratio: bool = False, return_scale: bool = False, interpolation: str = "bilinear",
+                         out: Optional[np.ndarray] = None, backend: Optional[str] = None):
+    """Resize to ``size`` (or by ``scale_factor``), then round each side up to a multiple of ``divisor``.
+
+    ``divisor`` is an int or a (w, h) pair; with ``keep_ratio`` the image is fitted
+    inside ``size`` first (as :func:`imrescale`).
+    """
+    if (size is None) == (scale_factor is None):
+        raise ConfigError("imresize_to_multiple: give exactly one of `size` and `scale_factor`")
+    h, w = img.shape[:2]
+    if size is not None:
+        size = (size, size) if isinstance(size, numbers.Number) else tuple(size)
+        if keep_ratio:
+            size = rescale_size((w, h), size)
+    else:
+        size = scale_size((w, h), scale_factor)
+    divisor = (divisor, divisor) if isinstance(divisor, numbers.Number) else tuple(divisor)
+    size = tuple(int(np.ceil(s / d)) * int(d) for s, d in zip(size, divisor))
+    resized, w_scale, h_scale = imresize(img, size, return_scale=True, interpolation=interpolation, out=out,
+                                         backend=backend)
+    return (resized, w_scale, h_scale) if return_scale else resized
+
+
 def rescale_size(old_size: Tuple[int, int], scale: Union[float, Tuple[int, int]],
                  return_scale: bool = False):
     """The ``(w, h)`` that keeps the aspect ratio: scale by a factor, or fit in (long, short) edges."""
@@ -66,12 +113,12 @@ def rescale_size(old_size: Tuple[int, int], scale: Union[float, Tuple[int, int]]
         factor = min(long_edge / max(h, w), short_edge / min(h, w))
     else:
         raise ConfigError(f"rescale: scale must be a number or a (long, short) edge pair, got {scale!r}")
-    new_size = (int(w * factor + 0.5), int(h * factor + 0.5))
+    new_size = scale_size((w, h), factor)
     return (new_size, factor) if return_scale else new_size
 
 
 def imrescale(img: np.ndarray, scale: Union[float, Tuple[int, int]], return_scale: bool = False,
-              interpolation: str = "bilinear", backend: str = "cv2"):
+              interpolation: str = "bilinear", backend: Optional[str] = None):
     """Resize keeping the aspect ratio (see :func:`rescale_size`)."""
     h, w = img.shape[:2]
     new_size, factor = rescale_size((w, h), scale, return_scale=True)
@@ -195,6 +242,19 @@ def imflip(img: np.ndarray, direction: str = "horizontal") -> np.ndarray:
         return cv2.flip(img, code)
     axes = {"horizontal": 1, "vertical": 0, "diagonal": (0, 1)}[direction]
     return np.ascontiguousarray(np.flip(img, axis=axes))
+
+
+def imflip_(img: np.ndarray, direction: str = "horizontal") -> np.ndarray:
+    """:func:`imflip` in place: ``img`` itself is mirrored and returned."""
+    code = _CV2_FLIP.get(direction)
+    if code is None:
+        check_choice("imflip_", "direction", direction, FLIP_DIRECTIONS)
+    if img.flags.c_contiguous and img.dtype in (np.uint8, np.float32, np.float64) and (
+            img.ndim == 2 or img.shape[2] <= 4):
+        return cv2.flip(img, code, img)
+    axes = {"horizontal": 1, "vertical": 0, "diagonal": (0, 1)}[direction]
+    img[...] = np.flip(img, axis=axes).copy()
+    return img
 
 
 def _fill(border_value: Union[float, Sequence[float]], img: np.ndarray):

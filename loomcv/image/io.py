@@ -8,9 +8,13 @@ from typing import Any, Dict, Optional, Union
 import cv2
 import numpy as np
 
+import warnings
+
 from loomcv import fileio
 from loomcv.errors import ConfigError
 from loomcv.validation import check_choice
+
+from .backend import current_backend
 
 _CV2_FLAGS = {
     "color": cv2.IMREAD_COLOR,
@@ -52,8 +56,8 @@ def _pillow_decode(content: bytes, flag: str, channel_order: str) -> np.ndarray:
 
 def imfrombytes(content: bytes, flag: str = "color", channel_order: str = "bgr",
                 backend: Optional[str] = None) -> np.ndarray:
-    """Decode image bytes into an HxW or HxWxC uint8 array."""
-    backend = backend or "cv2"
+    """Decode image bytes into an HxW or HxWxC uint8 array (``backend=None``: see ``use_backend``)."""
+    backend = backend or current_backend()
     _check(flag, channel_order, backend)
     if backend == "pillow":
         try:
@@ -68,14 +72,26 @@ def imfrombytes(content: bytes, flag: str = "color", channel_order: str = "bgr",
     return img
 
 
+def _storage_args(owner: str, file_client_args: Optional[dict], backend_args: Optional[dict]) -> Optional[dict]:
+    """MMCV 2.x still accepts the 1.x ``file_client_args``; it means the same as ``backend_args``."""
+    if file_client_args is None:
+        return backend_args
+    if backend_args is not None:
+        raise ConfigError(f"{owner}: give `backend_args` or the legacy `file_client_args`, not both")
+    warnings.warn(f"{owner}: `file_client_args` is deprecated; use `backend_args`", DeprecationWarning,
+                  stacklevel=3)
+    return file_client_args
+
+
 def imread(img_or_path: Union[np.ndarray, str, Path], flag: str = "color", channel_order: str = "bgr",
-           backend: Optional[str] = None, backend_args: Optional[Dict[str, Any]] = None) -> np.ndarray:
+           backend: Optional[str] = None, file_client_args: Optional[Dict[str, Any]] = None, *,
+           backend_args: Optional[Dict[str, Any]] = None) -> np.ndarray:
     """Read an image from a path or URL (any storage backend); arrays pass through."""
     if isinstance(img_or_path, np.ndarray):
         return img_or_path
     if not isinstance(img_or_path, (str, Path)):
         raise TypeError(f"imread takes a path or an ndarray, got {type(img_or_path).__name__}")
-    content = fileio.get(img_or_path, backend_args)
+    content = fileio.get(img_or_path, _storage_args("imread", file_client_args, backend_args))
     try:
         return imfrombytes(content, flag, channel_order, backend)
     except ImageDecodeError as err:
@@ -83,13 +99,19 @@ def imread(img_or_path: Union[np.ndarray, str, Path], flag: str = "color", chann
 
 
 def imwrite(img: np.ndarray, file_path: Union[str, Path], params: Optional[list] = None,
-            auto_mkdir: bool = True, backend_args: Optional[Dict[str, Any]] = None) -> bool:
-    """Encode ``img`` by the file's extension and write it through the storage backends."""
+            auto_mkdir: Optional[bool] = None, file_client_args: Optional[Dict[str, Any]] = None, *,
+            backend_args: Optional[Dict[str, Any]] = None) -> bool:
+    """Encode ``img`` by the file's extension and write it through the storage backends.
+
+    Folders are made as needed (``auto_mkdir`` is accepted for MMCV 1.x code and
+    changes nothing). Returns True when the image was encoded and written.
+    """
     ext = osp.splitext(str(file_path))[1]
     if not ext:
         raise ConfigError(f"imwrite: {str(file_path)!r} has no extension to choose the format by")
+    storage = _storage_args("imwrite", file_client_args, backend_args)
     ok, buf = cv2.imencode(ext, img, params or [])
     if not ok:
         raise ImageDecodeError(f"imwrite: cv2 cannot encode an image of shape {img.shape} as {ext}")
-    fileio.put(buf.tobytes(), file_path, backend_args)
+    fileio.put(buf.tobytes(), file_path, storage)
     return True

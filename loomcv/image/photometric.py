@@ -4,7 +4,7 @@ Blending ops follow Pillow's ImageEnhance semantics: ``factor=1`` returns the
 image, ``0`` its degenerate version (black, grey mean, greyscale, blurred).
 """
 
-from typing import Optional, Sequence, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -12,60 +12,8 @@ import numpy as np
 from loomcv.errors import ConfigError
 from loomcv.validation import check
 
-
-# ------------------------------------------------------------------ colour spaces
-_CONVERSIONS = {
-    ("bgr", "rgb"): cv2.COLOR_BGR2RGB, ("rgb", "bgr"): cv2.COLOR_RGB2BGR,
-    ("bgr", "gray"): cv2.COLOR_BGR2GRAY, ("rgb", "gray"): cv2.COLOR_RGB2GRAY,
-    ("gray", "bgr"): cv2.COLOR_GRAY2BGR, ("gray", "rgb"): cv2.COLOR_GRAY2RGB,
-    ("bgr", "hsv"): cv2.COLOR_BGR2HSV, ("hsv", "bgr"): cv2.COLOR_HSV2BGR,
-    ("rgb", "hsv"): cv2.COLOR_RGB2HSV, ("hsv", "rgb"): cv2.COLOR_HSV2RGB,
-    ("bgr", "hls"): cv2.COLOR_BGR2HLS, ("hls", "bgr"): cv2.COLOR_HLS2BGR,
-    ("bgr", "ycrcb"): cv2.COLOR_BGR2YCrCb, ("ycrcb", "bgr"): cv2.COLOR_YCrCb2BGR,
-}
-
-
-def imconvert(img: np.ndarray, src: str, dst: str) -> np.ndarray:
-    """Convert between colour spaces by name, e.g. ``imconvert(img, 'bgr', 'hsv')``."""
-    code = _CONVERSIONS.get((src.lower(), dst.lower()))
-    if code is None:
-        raise ConfigError(f"imconvert: no conversion {src!r} -> {dst!r}; known: "
-                          f"{', '.join(f'{a}->{b}' for a, b in _CONVERSIONS)}")
-    return cv2.cvtColor(img, code)
-
-
-def bgr2rgb(img: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-
-
-def rgb2bgr(img: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
-
-
-def bgr2gray(img: np.ndarray, keepdim: bool = False) -> np.ndarray:
-    out = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
-    return out[..., None] if keepdim else out
-
-
-def rgb2gray(img: np.ndarray, keepdim: bool = False) -> np.ndarray:
-    out = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
-    return out[..., None] if keepdim else out
-
-
-def gray2bgr(img: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(img[..., 0] if img.ndim == 3 else img, cv2.COLOR_GRAY2BGR)
-
-
-def gray2rgb(img: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(img[..., 0] if img.ndim == 3 else img, cv2.COLOR_GRAY2RGB)
-
-
-def bgr2hsv(img: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(img, cv2.COLOR_BGR2HSV)
-
-
-def hsv2bgr(img: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(img, cv2.COLOR_HSV2BGR)
+from .backend import resolve_backend
+from .colorspace import bgr2gray, gray2bgr
 
 
 # ------------------------------------------------------------------ normalization
@@ -89,35 +37,82 @@ def imnormalize_(img: np.ndarray, mean: Sequence[float], std: Sequence[float], t
 
 
 def imdenormalize(img: np.ndarray, mean: Sequence[float], std: Sequence[float], to_bgr: bool = True) -> np.ndarray:
-    out = img * np.asarray(std, np.float32).reshape(1, -1) + np.asarray(mean, np.float32).reshape(1, -1)
-    return cv2.cvtColor(out.astype(np.float32), cv2.COLOR_RGB2BGR) if to_bgr else out
+    """``img * std + mean`` (a new float array), optionally RGB -> BGR after."""
+    if img.dtype == np.uint8:
+        raise TypeError("imdenormalize needs a float image (the output of imnormalize), got uint8")
+    mean = np.asarray(mean, dtype=np.float64).reshape(1, -1)
+    std = np.asarray(std, dtype=np.float64).reshape(1, -1)
+    out = cv2.multiply(img, std)
+    cv2.add(out, mean, out)
+    if to_bgr:
+        cv2.cvtColor(out, cv2.COLOR_RGB2BGR, out)
+    return out
 
 
 # ------------------------------------------------------------------ blends
-def _blend(img: np.ndarray, degenerate: Union[np.ndarray, float], factor: float) -> np.ndarray:
-    """``img * factor + degenerate * (1 - factor)``, clipped to the uint8 range, in img's dtype."""
-    out = img.astype(np.float32) * factor + np.asarray(degenerate, np.float32) * (1 - factor)
+def _check_backend_input(img, owner: str, backend: str) -> None:
+    if not isinstance(img, np.ndarray):
+        raise TypeError(f"{owner}: img must be a numpy array (HxW or HxWxC), got {type(img).__name__}; "
+                        f"convert a PIL image with np.asarray(pil_image)")
+    if backend == "pillow" and (img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3):
+        raise TypeError(f"{owner}: the pillow backend takes HxWx3 uint8 BGR images, got {img.dtype} "
+                        f"of shape {img.shape}")
+
+
+def _pillow_enhance(img: np.ndarray, enhancer: str, factor: float) -> np.ndarray:
+    """Pillow's ImageEnhance on a BGR uint8 image (Pillow works in RGB)."""
+    from PIL import Image, ImageEnhance
+    pil = Image.fromarray(np.ascontiguousarray(img[..., ::-1]))
+    out = getattr(ImageEnhance, enhancer)(pil).enhance(factor)
+    return np.ascontiguousarray(np.asarray(out, dtype=img.dtype)[..., ::-1])
+
+
+def _blend(img: np.ndarray, degenerate: np.ndarray, factor: float) -> np.ndarray:
+    """``img * factor + degenerate * (1 - factor)`` in float32 (cv2.addWeighted), clipped
+    to 0-255 and cast back (truncating) to img's dtype, as MMCV does."""
+    out = cv2.addWeighted(img.astype(np.float32), factor, degenerate.astype(np.float32), 1 - factor, 0)
     return np.clip(out, 0, 255).astype(img.dtype)
 
 
-def adjust_brightness(img: np.ndarray, factor: float = 1.0) -> np.ndarray:
-    return _blend(img, 0.0, factor)
+def adjust_brightness(img: np.ndarray, factor: float = 1.0, backend: Optional[str] = None) -> np.ndarray:
+    """Blend with black: 0 gives black, 1 the image (Pillow's ImageEnhance.Brightness)."""
+    backend = resolve_backend(backend, "adjust_brightness")
+    _check_backend_input(img, "adjust_brightness", backend)
+    if backend == "pillow":
+        return _pillow_enhance(img, "Brightness", factor)
+    return _blend(img, np.zeros_like(img), factor)
 
 
-def adjust_color(img: np.ndarray, alpha: float = 1.0, beta: Optional[float] = None, gamma: float = 0) -> np.ndarray:
-    """Saturation: blend with the greyscale image (``alpha=0`` -> grey)."""
+def adjust_color(img: np.ndarray, alpha: float = 1.0, beta: Optional[float] = None, gamma: float = 0,
+                 backend: Optional[str] = None) -> np.ndarray:
+    """Saturation: ``img * alpha + gray * beta + gamma`` (``beta`` defaults to ``1 - alpha``).
+
+    uint8 images are blended by cv2 in the image's type (rounded and saturated);
+    the pillow backend is ImageEnhance.Color(alpha) and ignores beta and gamma.
+    """
+    backend = resolve_backend(backend, "adjust_color")
+    _check_backend_input(img, "adjust_color", backend)
+    if backend == "pillow":
+        return _pillow_enhance(img, "Color", alpha)
     beta = 1 - alpha if beta is None else beta
-    gray = gray2bgr(bgr2gray(img)).astype(np.float32)
-    out = img.astype(np.float32) * alpha + gray * beta + gamma
-    return np.clip(out, 0, 255).astype(img.dtype)
+    gray = np.tile(bgr2gray(img)[..., None], [1, 1, 3])
+    out = cv2.addWeighted(img, alpha, gray, beta, gamma)
+    if out.dtype != np.uint8:  # cv2 saturates uint8 itself; other types can leave 0-255
+        out = np.clip(out, 0, 255)
+    return out.astype(img.dtype)
 
 
-def adjust_contrast(img: np.ndarray, factor: float = 1.0) -> np.ndarray:
-    """Blend with a flat image at the mean grey level."""
+def adjust_contrast(img: np.ndarray, factor: float = 1.0, backend: Optional[str] = None) -> np.ndarray:
+    """Blend with a flat image at the mean grey level (Pillow's ImageEnhance.Contrast)."""
+    backend = resolve_backend(backend, "adjust_contrast")
+    _check_backend_input(img, "adjust_contrast", backend)
+    if backend == "pillow":
+        return _pillow_enhance(img, "Contrast", factor)
     gray = bgr2gray(img) if img.ndim == 3 else img
     hist = np.histogram(gray, 256, (0, 255))[0]
     mean = round(np.sum(gray) / np.sum(hist))
-    return _blend(img, float(mean), factor)
+    flat = (np.ones_like(gray) * mean).astype(img.dtype)
+    return _blend(img, gray2bgr(flat) if img.ndim == 3 else flat, factor)
 
 
 def adjust_sharpness(img: np.ndarray, factor: float = 1.0, kernel: Optional[np.ndarray] = None) -> np.ndarray:
@@ -129,25 +124,71 @@ def adjust_sharpness(img: np.ndarray, factor: float = 1.0, kernel: Optional[np.n
     return _blend(img, cv2.filter2D(img, -1, kernel), factor)
 
 
-def adjust_hue(img: np.ndarray, hue_factor: float) -> np.ndarray:
-    """Rotate hue by ``hue_factor`` of a full turn, in [-0.5, 0.5] (BGR uint8 image)."""
+def adjust_hue(img: np.ndarray, hue_factor: float, backend: Optional[str] = None) -> np.ndarray:
+    """Rotate the hue of a BGR image by ``hue_factor`` of a full turn, in [-0.5, 0.5].
+
+    The shift is ``hue_factor * 255`` truncated and wrapped on the 0-255 hue
+    circle, as MMCV does; the pillow backend is MMCV's pixel for pixel. MMCV's
+    cv2 path converts BGR images with cv2's *RGB* code (turning the hue the other
+    way than its pillow path); loomcv's cv2 path uses the BGR code, so both
+    backends turn the same way.
+    """
     check(-0.5 <= hue_factor <= 0.5, "adjust_hue", f"hue_factor must be in [-0.5, 0.5], got {hue_factor}")
+    backend = resolve_backend(backend, "adjust_hue")
+    _check_backend_input(img, "adjust_hue", backend)
+    if img.ndim != 3 or img.shape[2] != 3:
+        raise TypeError(f"adjust_hue: img must be a HxWx3 BGR image, got shape {img.shape}")
+    shift = np.uint8(int(hue_factor * 255) % 256)
+    if backend == "pillow":
+        from PIL import Image
+        h, s, v = Image.fromarray(np.ascontiguousarray(img[..., ::-1])).convert("HSV").split()
+        hue = np.array(h, dtype=np.uint8)
+        hue += shift  # uint8 wrap-around is the rotation
+        out = Image.merge("HSV", (Image.fromarray(hue, "L"), s, v)).convert("RGB")
+        return np.ascontiguousarray(np.asarray(out, dtype=img.dtype)[..., ::-1])
     hsv = cv2.cvtColor(img.astype(np.uint8), cv2.COLOR_BGR2HSV_FULL)
-    hsv[..., 0] = (hsv[..., 0].astype(np.int16) + int(round(hue_factor * 255))) % 256
+    hsv[..., 0] += shift
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR_FULL).astype(img.dtype)
 
 
 def adjust_lighting(img: np.ndarray, eigval: np.ndarray, eigvec: np.ndarray, alphastd: float = 0.1,
                     to_rgb: bool = True) -> np.ndarray:
-    """AlexNet-style PCA lighting noise: add ``eigvec @ (alpha * eigval)`` per pixel."""
-    eigval, eigvec = np.asarray(eigval, np.float32), np.asarray(eigvec, np.float32)
-    if eigval.ndim != 1 or eigvec.shape != (3, eigval.shape[0]):
-        raise ConfigError(f"adjust_lighting: eigvec must be (3, {eigval.shape[0]}), got {eigvec.shape}")
+    """AlexNet-style PCA lighting noise: add ``eigvec @ (alpha * eigval)`` to every pixel.
+
+    ``eigval`` has one value per eigenvector (shape (K,)); ``eigvec`` is 3xK.
+    """
+    eigval, eigvec = np.asarray(eigval, np.float64), np.asarray(eigvec, np.float64)
+    if eigval.ndim != 1:
+        raise ConfigError(f"adjust_lighting: eigval must be a 1-D array of eigenvalues, got shape {eigval.shape} "
+                          f"(a scalar? give a list such as [55.46, 4.79, 1.15])")
+    if eigvec.shape != (3, eigval.shape[0]):
+        raise ConfigError(f"adjust_lighting: eigvec must be (3, {eigval.shape[0]}) for {eigval.shape[0]} "
+                          f"eigenvalues, got {eigvec.shape}")
     out = img.astype(np.float32)
     if to_rgb:
         cv2.cvtColor(out, cv2.COLOR_BGR2RGB, out)
     alpha = np.random.normal(0, alphastd, eigval.shape[0])
     return out + (eigvec @ (alpha * eigval)).astype(np.float32).reshape(1, 1, 3)
+
+
+def lut_transform(img: np.ndarray, lut_table: np.ndarray) -> np.ndarray:
+    """Map every value through the 256-entry table ``lut_table`` (cv2.LUT)."""
+    check(isinstance(img, np.ndarray) and img.size and 0 <= img.min() and img.max() <= 255, "lut_transform",
+          "img must be a non-empty array with values in 0-255", TypeError)
+    check(isinstance(lut_table, np.ndarray) and lut_table.shape == (256,), "lut_transform",
+          f"lut_table must be an ndarray of shape (256,), got {getattr(lut_table, 'shape', type(lut_table))}")
+    return cv2.LUT(np.array(img, dtype=np.uint8), lut_table)
+
+
+def clahe(img: np.ndarray, clip_limit: float = 40.0, tile_grid_size: Tuple[int, int] = (8, 8)) -> np.ndarray:
+    """Contrast-limited adaptive histogram equalization of a single-channel image (cv2.createCLAHE)."""
+    check(isinstance(img, np.ndarray) and img.ndim == 2, "clahe",
+          f"img must be a 2-D (single-channel) array, got shape {getattr(img, 'shape', type(img))}")
+    check(isinstance(clip_limit, (int, float)), "clahe", f"clip_limit must be a number, got {clip_limit!r}")
+    check(isinstance(tile_grid_size, tuple) and len(tile_grid_size) == 2
+          and all(isinstance(t, int) for t in tile_grid_size), "clahe",
+          f"tile_grid_size must be a tuple of 2 ints, got {tile_grid_size!r}")
+    return cv2.createCLAHE(clip_limit, tile_grid_size).apply(np.array(img, dtype=np.uint8))
 
 
 # ------------------------------------------------------------------ histogram and bit tricks
@@ -178,11 +219,15 @@ def _equalize_channel(channel: np.ndarray) -> np.ndarray:
     return lut[channel]
 
 
-def equalize(img: np.ndarray) -> np.ndarray:
+def imequalize(img: np.ndarray) -> np.ndarray:
     """Histogram equalization per channel (Pillow's ImageOps.equalize rule)."""
     if img.ndim == 2:
         return _equalize_channel(img)
     return np.stack([_equalize_channel(img[..., c]) for c in range(img.shape[2])], axis=-1).astype(img.dtype)
+
+
+#: the older loomcv name of :func:`imequalize`
+equalize = imequalize
 
 
 def _auto_contrast_channel(channel: np.ndarray, cutoff: tuple) -> np.ndarray:

@@ -3,7 +3,11 @@
 ``BaseDataPreprocessor`` moves tensors to the device; ``ImgDataPreprocessor``
 also stacks CHW images (padding to a common, divisor-aligned size), swaps
 BGR/RGB and normalizes in float. Images of equal size are stacked as uint8
-first and converted once, on the device, as a batch.
+first and converted once, on the device, as a batch. Images of different
+sizes (a detection batch) are padded at the bottom/right, and each data sample
+records ``batch_input_shape`` (the padded batch's (h, w)) and ``pad_shape``
+(its own image padded to the divisor), which detection heads use to tell
+real pixels from padding.
 """
 
 import math
@@ -54,10 +58,11 @@ class BaseDataPreprocessor(nn.Module):
 
 @MODELS.register_module()
 class ImgDataPreprocessor(BaseDataPreprocessor):
-    """Stack, pad to ``pad_size_divisor``, convert BGR<->RGB and normalize images.
+    """Stack, pad to ``pad_size_divisor`` (with ``pad_value``), convert BGR<->RGB and normalize images.
 
     ``mean``/``std`` (per channel, in the input's 0-255 scale) must be given
-    together or not at all.
+    together or not at all. Data samples get ``batch_input_shape`` and
+    ``pad_shape`` in their metainfo (MMDetection's DetDataPreprocessor does the same).
     """
 
     def __init__(self, mean: Optional[Sequence[float]] = None, std: Optional[Sequence[float]] = None,
@@ -136,4 +141,17 @@ class ImgDataPreprocessor(BaseDataPreprocessor):
         out = dict(data)
         out["inputs"] = batch
         out["data_samples"] = self.cast_data(data.get("data_samples"))
+        self._record_shapes(out["data_samples"], inputs, tuple(batch.shape[-2:]))
         return out
+
+    def _record_shapes(self, samples: Any, inputs: Any, batch_hw: tuple) -> None:
+        if not isinstance(samples, (list, tuple)):
+            return
+        d = self.pad_size_divisor
+        if isinstance(inputs, torch.Tensor):
+            pad_shapes = [batch_hw] * len(samples)
+        else:
+            pad_shapes = [(math.ceil(img.shape[-2] / d) * d, math.ceil(img.shape[-1] / d) * d) for img in inputs]
+        for sample, pad_shape in zip(samples, pad_shapes):
+            if hasattr(sample, "set_metainfo"):
+                sample.set_metainfo(dict(batch_input_shape=batch_hw, pad_shape=pad_shape))

@@ -204,9 +204,11 @@ class Registry:
         if not isinstance(key, str):
             raise TypeError(f"registry keys are str, got {type(key).__name__}: {key!r}")
         self.import_from_locations()
-        if key in self._module_dict:
+        scope, name = split_scope_key(key)
+        if scope is not None and key in self._module_dict:  # a name registered with a dot in it
             return self._module_dict[key]
-        _, name = split_scope_key(key)
+        # search_order puts the default scope's registries first (MMEngine builds from the default
+        # scope's registry), so a name that a toolbox overrides resolves to the toolbox's there
         for reg in self.search_order(key):
             reg.import_from_locations()
             if name in reg._module_dict:

@@ -22,7 +22,11 @@ def cache_randomness(method):
     result is kept and returned again, so one draw applies to several inputs.
     """
     if not inspect.isfunction(method):
-        raise TypeError(f"cache_randomness decorates plain methods, got {method!r}")
+        raise TypeError(f"cache_randomness decorates methods of a transform class, got {method!r}")
+    params = list(inspect.signature(method).parameters)
+    if not params or params[0] != "self":
+        raise TypeError(f"cache_randomness decorates instance methods (first argument `self`); "
+                        f"{method.__qualname__}{inspect.signature(method)} is not one")
     name = method.__name__
 
     @functools.wraps(method)
@@ -38,12 +42,34 @@ def cache_randomness(method):
     return wrapper
 
 
+def avoid_cache_randomness(cls):
+    """Class decorator: this transform's randomness cannot be replayed, so refuse to run it
+    inside :func:`cache_random_params` (e.g. under ``TransformBroadcaster(share_random_params=True)``).
+
+    The mark is not inherited: a subclass that puts its draws in ``cache_randomness``
+    methods can be shared again.
+    """
+    if not (isinstance(cls, type) and issubclass(cls, BaseTransform)):
+        raise TypeError(f"avoid_cache_randomness decorates BaseTransform subclasses, got {cls!r}")
+    marked = [name for name, value in vars(cls).items() if getattr(value, "_cache_randomness", False)]
+    if marked:
+        raise RuntimeError(f"{cls.__name__} is marked avoid_cache_randomness but has cache_randomness "
+                           f"methods: {marked}")
+    cls._avoid_cache_randomness = True
+    return cls
+
+
+def _avoids_cache(transform: Any) -> bool:
+    return type(transform).__dict__.get("_avoid_cache_randomness", False)
+
+
 def _children(transform: Any) -> Iterable[Any]:
-    for attr in ("transforms", "transform_list"):
+    for attr in ("transforms", "transform_list", "subroutines"):
         children = getattr(transform, attr, None)
         if isinstance(children, (list, tuple)):
-            for child in children:
-                yield from _children(child) if isinstance(child, (list, tuple)) else [child]
+            yield from children  # nested lists are flattened by cache_random_params
+        elif isinstance(children, BaseTransform):
+            yield children
     inner = getattr(transform, "resize", None)
     if isinstance(inner, BaseTransform):
         yield inner
@@ -60,6 +86,11 @@ def cache_random_params(transforms: Any):
         if isinstance(t, (list, tuple)):
             stack.extend(t)
             continue
+        if _avoids_cache(t):
+            for done in touched:
+                done.__dict__.pop("_random_cache", None)
+            raise RuntimeError(f"{type(t).__name__} is marked avoid_cache_randomness: its random draws cannot be "
+                               f"shared (e.g. by TransformBroadcaster(share_random_params=True))")
         if hasattr(t, "__dict__"):
             t.__dict__["_random_cache"] = {}
             touched.append(t)

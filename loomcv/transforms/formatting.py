@@ -49,14 +49,30 @@ def key_tuple(owner, keys) -> Tuple[str, ...]:
 
 @TRANSFORMS.register_module()
 class ToTensor(BaseTransform):
-    """Convert ``results[key]`` to a tensor for each of ``keys`` (MMCV 1.x)."""
+    """Convert ``results[key]`` to a tensor for each of ``keys``.
+
+    A dotted key reaches into nested dicts: ``'instances.bbox'`` converts
+    ``results['instances']['bbox']``.
+
+    Required Keys: keys
+    Modified Keys: keys
+    Added Keys: -
+    """
 
     def __init__(self, keys: Sequence[str]):
         self.keys = key_tuple(self, keys)
 
     def transform(self, results: Dict) -> Dict:
         for key in self.keys:
-            results[key] = to_tensor(results[key])
+            parent, path = results, key.split(".")
+            for depth, part in enumerate(path):
+                if not isinstance(parent, dict) or part not in parent:
+                    where = ".".join(path[:depth]) or "results"
+                    raise KeyError(f"ToTensor: key {key!r} not found: {where} has no {part!r}")
+                if depth == len(path) - 1:
+                    parent[part] = to_tensor(parent[part])
+                else:
+                    parent = parent[part]
         return results
 
 

@@ -1,7 +1,12 @@
-"""Geometric transforms: resize, crop, flip, pad, and Normalize.
+"""Geometric transforms that move the image and every annotation with it: Resize, RandomResize,
+RandomChoiceResize, RandomFlip, Pad; and Normalize.
 
-Names, arguments and the keys they write follow MMCV 2.x / MMPretrain 1.x:
-``img_shape`` is (h, w); ``scale`` is (w, h); ``scale_factor`` is (w_scale, h_scale).
+Names, arguments and the keys they write follow MMCV 2.x (and MMDetection 3.x for
+masks and ``homography_matrix``): ``img_shape`` is (h, w); ``scale`` is (w, h);
+``scale_factor`` is (w_scale, h_scale). Each transform works on whatever of
+``img``, ``gt_bboxes``, ``gt_masks``, ``gt_seg_map`` and ``gt_keypoints`` is
+present; without ``img`` the size is read from ``img_shape``. The keys are
+described in :mod:`loomcv.transforms.annotations`.
 """
 
 import math
@@ -10,11 +15,14 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from loomcv.image import (FLIP_DIRECTIONS, PAD_MODES, check_interpolation, imcrop, imflip,
-                          imnormalize, impad, imrescale, imresize)
+from loomcv.image import (FLIP_DIRECTIONS, PAD_MODES, check_interpolation, imflip, imnormalize, impad,
+                          imresize, rescale_size, scale_size)
 from loomcv.registry import TRANSFORMS
 from loomcv.validation import check, check_choice, check_prob, check_range
 
+from .annotations import (as_boxes, as_keypoints, as_masks, clip_bboxes, flip_bboxes, flip_keypoints,
+                          flip_masks, image_hw, pad_masks, record_homography, rescale_bboxes, rescale_keypoints,
+                          resize_masks)
 from .base import BaseTransform, cache_randomness
 
 
@@ -31,7 +39,8 @@ def size_pair(owner, name: str, value, allow_none: bool = False) -> Optional[Tup
 
 
 def resize_img(results: Dict, size: Tuple[int, int], interpolation: str, backend: str) -> None:
-    """Resize ``results['img']`` to ``size=(w, h)``; update img_shape and scale_factor."""
+    """Resize only ``results['img']`` to ``size=(w, h)``; update img_shape and scale_factor
+    (for image-only transforms such as classification's ResizeEdge)."""
     img = results["img"]
     h, w = img.shape[:2]
     img = imresize(img, size, interpolation=interpolation, backend=backend)
@@ -40,13 +49,35 @@ def resize_img(results: Dict, size: Tuple[int, int], interpolation: str, backend
     results["scale_factor"] = (img.shape[1] / w, img.shape[0] / h)
 
 
+def resize_annotations(results: Dict, new_hw: Tuple[int, int], scale_factor: Tuple[float, float],
+                       clip: bool, backend: str, owner: str) -> None:
+    """Move boxes, masks, the segmentation map and keypoints to an image resized to ``new_hw``."""
+    if results.get("gt_bboxes") is not None:
+        boxes = rescale_bboxes(as_boxes(results["gt_bboxes"], owner), scale_factor)
+        results["gt_bboxes"] = clip_bboxes(boxes, new_hw) if clip else boxes
+    if results.get("gt_masks") is not None:
+        results["gt_masks"] = resize_masks(as_masks(results["gt_masks"], owner), new_hw, scale_factor)
+    if results.get("gt_seg_map") is not None:
+        results["gt_seg_map"] = imresize(results["gt_seg_map"], (new_hw[1], new_hw[0]), interpolation="nearest",
+                                         backend=backend)
+    if results.get("gt_keypoints") is not None:
+        results["gt_keypoints"] = rescale_keypoints(as_keypoints(results["gt_keypoints"], owner), scale_factor,
+                                                    new_hw if clip else None)
+    record_homography(results, np.diag([scale_factor[0], scale_factor[1], 1.0]))
+
+
 @TRANSFORMS.register_module()
 class Resize(BaseTransform):
-    """Resize to ``scale=(w, h)`` (or by ``scale_factor``); ``keep_ratio`` fits inside scale.
+    """Resize to ``scale=(w, h)`` (or by ``scale_factor``); ``keep_ratio`` fits inside scale
+    (the long edge within max(scale), the short within min(scale)).
 
-    Required Keys: img
-    Modified Keys: img, img_shape
-    Added Keys: scale, scale_factor, keep_ratio
+    Boxes and keypoints are scaled by the recorded ``scale_factor`` and, with
+    ``clip_object_border``, clipped to the new image; masks and the
+    segmentation map are resized with nearest-neighbour.
+
+    Required Keys: img (or img_shape), gt_bboxes / gt_masks / gt_seg_map / gt_keypoints (optional)
+    Modified Keys: img, img_shape, gt_bboxes, gt_masks, gt_seg_map, gt_keypoints
+    Added Keys: scale, scale_factor, keep_ratio, homography_matrix
     """
 
     def __init__(self, scale: Optional[Union[int, Tuple[int, int]]] = None,
@@ -69,33 +100,37 @@ class Resize(BaseTransform):
         self.interpolation = interpolation
 
     def transform(self, results: Dict) -> Dict:
-        img = results["img"]
-        h, w = img.shape[:2]
-        if self.scale is not None:
-            scale = self.scale
-        else:
-            scale = (int(w * self.scale_factor[0] + 0.5), int(h * self.scale_factor[1] + 0.5))
+        h, w = image_hw(results, "Resize")
+        scale = tuple(self.scale) if self.scale is not None else scale_size((w, h), self.scale_factor)
+        new_w, new_h = rescale_size((w, h), scale) if self.keep_ratio else scale
+        factor = (new_w / w, new_h / h)
+        if results.get("img") is not None:
+            results["img"] = imresize(results["img"], (new_w, new_h), interpolation=self.interpolation,
+                                      backend=self.backend)
         results["scale"] = scale
-        if self.keep_ratio:
-            img = imrescale(img, scale, interpolation=self.interpolation, backend=self.backend)
-            results["img"] = img
-            results["img_shape"] = img.shape[:2]
-            results["scale_factor"] = (img.shape[1] / w, img.shape[0] / h)
-        else:
-            resize_img(results, scale, self.interpolation, self.backend)
+        results["img_shape"] = (new_h, new_w)
+        results["scale_factor"] = factor
         results["keep_ratio"] = self.keep_ratio
+        resize_annotations(results, (new_h, new_w), factor, self.clip_object_border, self.backend, "Resize")
         return results
+
+
+def _build_resize(owner, resize_type: str, resize_kwargs: dict):
+    check("scale" not in resize_kwargs and "scale_factor" not in resize_kwargs, owner,
+          "the scale is drawn by the transform itself; do not pass `scale`/`scale_factor` for the resize")
+    return TRANSFORMS.build(dict(type=resize_type, scale=(1, 1), **resize_kwargs))
 
 
 @TRANSFORMS.register_module()
 class RandomResize(BaseTransform):
-    """Resize to a random scale: ``scale * U(ratio_range)``, or between two scales ``[(w1, h1), (w2, h2)]``.
+    """Resize to a random scale: ``scale * U(ratio_range)``, or, without ``ratio_range``, width
+    and height drawn independently between two scales ``[(w1, h1), (w2, h2)]``.
 
     The resize itself is a ``resize_type`` transform (Resize) built with ``resize_kwargs``.
 
-    Required Keys: img
-    Modified Keys: img, img_shape
-    Added Keys: scale, scale_factor, keep_ratio (those of the default Resize)
+    Required Keys: as the resize (img or img_shape; annotations optional)
+    Modified Keys: as the resize (img, img_shape, gt_bboxes, gt_masks, gt_seg_map, gt_keypoints)
+    Added Keys: scale, scale_factor, keep_ratio, homography_matrix
     """
 
     def __init__(self, scale: Union[Tuple[int, int], Sequence[Tuple[int, int]]],
@@ -112,12 +147,13 @@ class RandomResize(BaseTransform):
             self.ratio_range = None
         self.resize_type = resize_type
         self.resize_kwargs = resize_kwargs
-        self.resize = TRANSFORMS.build(dict(type=resize_type, scale=(1, 1), **resize_kwargs))
+        self.resize = _build_resize(self, resize_type, resize_kwargs)
 
     @cache_randomness
     def _random_scale(self) -> Tuple[int, int]:
         if self.ratio_range is not None:
-            ratio = np.random.uniform(*self.ratio_range)
+            low, high = self.ratio_range
+            ratio = np.random.random_sample() * (high - low) + low
             return int(self.scale[0] * ratio), int(self.scale[1] * ratio)
         (w1, h1), (w2, h2) = self.scale
         return (int(np.random.randint(min(w1, w2), max(w1, w2) + 1)),
@@ -128,45 +164,34 @@ class RandomResize(BaseTransform):
         return self.resize(results)
 
 
-def _crop(results: Dict, x1: int, y1: int, x2: int, y2: int) -> None:
-    """Crop img to the inclusive box; update img_shape."""
-    img = imcrop(results["img"], np.array([x1, y1, x2, y2]))
-    results["img"] = img
-    results["img_shape"] = img.shape[:2]
-
-
 @TRANSFORMS.register_module()
-class CenterCrop(BaseTransform):
-    """Crop the centre ``crop_size=(w, h)`` (an int for a square); ``auto_pad`` pads small images first.
+class RandomChoiceResize(BaseTransform):
+    """Resize to one of ``scales`` picked uniformly (a single scale is always used).
 
-    Required Keys: img
-    Modified Keys: img, img_shape
-    Added Keys: pad_shape, pad_fixed_size, pad_size_divisor (only when auto_pad pads)
+    Required Keys: as the resize (img or img_shape; annotations optional)
+    Modified Keys: as the resize (img, img_shape, gt_bboxes, gt_masks, gt_seg_map, gt_keypoints)
+    Added Keys: scale, scale_factor, keep_ratio, homography_matrix, scale_idx
     """
 
-    def __init__(self, crop_size: Union[int, Tuple[int, int]], auto_pad: bool = False,
-                 pad_cfg: dict = dict(type="Pad"), clip_object_border: bool = True):
-        self.crop_size = size_pair(self, "crop_size", crop_size)
-        check(isinstance(pad_cfg, dict), self, f"pad_cfg must be a dict, got {pad_cfg!r}")
-        self.auto_pad = auto_pad
-        self.pad_cfg = dict(pad_cfg)
-        self.clip_object_border = clip_object_border
-        self._pad = None
-        if auto_pad:
-            cfg = dict(self.pad_cfg)
-            cfg.pop("size", None)
-            self._pad = TRANSFORMS.build(dict(cfg, size=self.crop_size))
+    def __init__(self, scales: Union[int, Tuple[int, int], Sequence[Union[int, Tuple[int, int]]]],
+                 resize_type: str = "Resize", **resize_kwargs):
+        scales = list(scales) if isinstance(scales, list) else [scales]
+        check(len(scales) > 0, self, "scales must name at least one scale")
+        self.scales = [size_pair(self, f"scales[{i}]", s) for i, s in enumerate(scales)]
+        self.resize_type = resize_type
+        self.resize_kwargs = resize_kwargs
+        self.resize = _build_resize(self, resize_type, resize_kwargs)
+
+    @cache_randomness
+    def _random_select(self) -> Tuple[Tuple[int, int], int]:
+        index = int(np.random.randint(len(self.scales)))
+        return self.scales[index], index
 
     def transform(self, results: Dict) -> Dict:
-        crop_w, crop_h = self.crop_size
-        h, w = results["img"].shape[:2]
-        if self._pad is not None and (h < crop_h or w < crop_w):
-            self._pad.size = (max(w, crop_w), max(h, crop_h))
-            results = self._pad(results)
-            h, w = results["img"].shape[:2]
-        y1 = max(0, int(round((h - crop_h) / 2.)))
-        x1 = max(0, int(round((w - crop_w) / 2.)))
-        _crop(results, x1, y1, min(w, x1 + crop_w) - 1, min(h, y1 + crop_h) - 1)
+        scale, index = self._random_select()
+        self.resize.scale = scale
+        results = self.resize(results)
+        results["scale_idx"] = index
         return results
 
 
@@ -174,11 +199,15 @@ class CenterCrop(BaseTransform):
 class RandomFlip(BaseTransform):
     """Flip with probability ``prob`` in ``direction`` ('horizontal', 'vertical', 'diagonal').
 
-    Lists give one probability per direction.
+    A float ``prob`` with a list of directions splits it evenly among them; a list
+    gives one probability per direction. Boxes, masks, the segmentation map and
+    keypoints are mirrored with the image. ``swap_seg_labels=[(left, right), ...]``
+    swaps those segmentation labels after a flip; ``results['flip_indices']`` (the
+    MMPose convention) swaps left/right keypoints.
 
-    Required Keys: img
-    Modified Keys: img (when flipped)
-    Added Keys: flip, flip_direction
+    Required Keys: img (or img_shape), gt_bboxes / gt_masks / gt_seg_map / gt_keypoints / flip_indices (optional)
+    Modified Keys: img, gt_bboxes, gt_masks, gt_seg_map, gt_keypoints (when flipped)
+    Added Keys: flip, flip_direction, homography_matrix, swap_seg_labels (with a seg map)
     """
 
     def __init__(self, prob: Optional[Union[float, Sequence[float]]] = None,
@@ -189,40 +218,67 @@ class RandomFlip(BaseTransform):
             check(sum(prob) <= 1, self, f"the probabilities must sum to at most 1, got {prob}")
         else:
             check_prob(self, "prob", prob)
-        directions = [direction] if isinstance(direction, str) else list(direction)
+        if isinstance(direction, str):
+            directions = [direction]
+        else:
+            check(isinstance(direction, (list, tuple)) and len(direction) > 0
+                  and all(isinstance(d, str) for d in direction), self,
+                  f"direction must be one of {list(FLIP_DIRECTIONS)} or a list of them, got {direction!r}")
+            directions = list(direction)
         for d in directions:
             check_choice(self, "direction", d, FLIP_DIRECTIONS)
         if isinstance(prob, (list, tuple)):
             check(len(prob) == len(directions), self,
                   f"{len(prob)} probabilities for {len(directions)} directions")
+        if swap_seg_labels is not None:
+            check(isinstance(swap_seg_labels, (list, tuple)) and all(
+                isinstance(p, (list, tuple)) and len(p) == 2 for p in swap_seg_labels), self,
+                f"swap_seg_labels must be a list of (label, label) pairs, got {swap_seg_labels!r}")
         self.prob = prob
         self.direction = direction
         self.swap_seg_labels = swap_seg_labels
+        self._choices = directions + [None]
         if isinstance(prob, (list, tuple)):
-            self._choices = directions + [None]
-            self._p = list(prob) + [1 - sum(prob)]
+            self._p = [float(p) for p in prob] + [1 - sum(prob)]
         else:
-            self._choices = None
-            self._directions = directions
+            self._p = [prob / len(directions)] * len(directions) + [1 - prob]
 
     @cache_randomness
     def _choose_direction(self) -> Optional[str]:
-        if self._choices is not None:
-            return self._choices[np.random.choice(len(self._choices), p=self._p)]
-        if np.random.rand() >= self.prob:
-            return None
-        dirs = self._directions
-        return dirs[0] if len(dirs) == 1 else dirs[np.random.randint(len(dirs))]
+        return self._choices[np.random.choice(len(self._choices), p=self._p)]
+
+    def _flip_seg_map(self, seg_map: np.ndarray, direction: str) -> np.ndarray:
+        flipped = imflip(seg_map, direction)
+        if self.swap_seg_labels:
+            original = flipped.copy()
+            for a, b in self.swap_seg_labels:
+                flipped[original == a] = b
+                flipped[original == b] = a
+        return flipped
 
     def transform(self, results: Dict) -> Dict:
         direction = self._choose_direction()
+        results["flip"] = direction is not None
+        results["flip_direction"] = direction
         if direction is None:
-            results["flip"] = False
-            results["flip_direction"] = None
-        else:
-            results["flip"] = True
-            results["flip_direction"] = direction
+            return results
+        hw = image_hw(results, "RandomFlip")
+        if results.get("img") is not None:
             results["img"] = imflip(results["img"], direction)
+        if results.get("gt_bboxes") is not None:
+            results["gt_bboxes"] = flip_bboxes(as_boxes(results["gt_bboxes"], "RandomFlip"), hw, direction)
+        if results.get("gt_masks") is not None:
+            results["gt_masks"] = flip_masks(as_masks(results["gt_masks"], "RandomFlip"), hw, direction)
+        if results.get("gt_keypoints") is not None:
+            results["gt_keypoints"] = flip_keypoints(as_keypoints(results["gt_keypoints"], "RandomFlip"), hw,
+                                                     direction, results.get("flip_indices"))
+        if results.get("gt_seg_map") is not None:
+            results["gt_seg_map"] = self._flip_seg_map(results["gt_seg_map"], direction)
+            results["swap_seg_labels"] = self.swap_seg_labels
+        h, w = hw
+        sx, tx = (-1, w) if direction in ("horizontal", "diagonal") else (1, 0)
+        sy, ty = (-1, h) if direction in ("vertical", "diagonal") else (1, 0)
+        record_homography(results, np.array([[sx, 0, tx], [0, sy, ty], [0, 0, 1]]))
         return results
 
 
@@ -253,12 +309,19 @@ class Normalize(BaseTransform):
         return f"Normalize(mean={self.mean.tolist()}, std={self.std.tolist()}, to_rgb={self.to_rgb})"
 
 
+_PAD_KEYS = ("img", "seg", "masks")
+
+
 @TRANSFORMS.register_module()
 class Pad(BaseTransform):
     """Pad bottom/right to ``size=(w, h)``, to a multiple of ``size_divisor``, and/or to a square.
 
-    Required Keys: img
-    Modified Keys: img, img_shape
+    ``pad_val`` is a number (the image's; maps get 255) or a dict with ``img``,
+    ``seg`` (the segmentation map, default 255: MMCV's ignore index) and
+    ``masks`` (default 0). Boxes and keypoints keep their coordinates.
+
+    Required Keys: img (or img_shape), gt_seg_map / gt_masks (optional)
+    Modified Keys: img, img_shape, gt_seg_map, gt_masks
     Added Keys: pad_shape, pad_fixed_size, pad_size_divisor
     """
 
@@ -278,15 +341,15 @@ class Pad(BaseTransform):
         if isinstance(pad_val, numbers.Number):
             pad_val = dict(img=pad_val, seg=255)
         check(isinstance(pad_val, dict), self, f"pad_val must be a number or a dict, got {pad_val!r}")
+        for key in pad_val:
+            check_choice(self, "pad_val key", key, _PAD_KEYS)
         self.size = size
         self.size_divisor = size_divisor
         self.pad_to_square = pad_to_square
         self.pad_val = pad_val
         self.padding_mode = padding_mode
 
-    def transform(self, results: Dict) -> Dict:
-        img = results["img"]
-        h, w = img.shape[:2]
+    def _target_hw(self, h: int, w: int) -> Tuple[int, int]:
         size = self.size
         if self.pad_to_square:
             side = max(h, w)
@@ -295,11 +358,23 @@ class Pad(BaseTransform):
             base_w, base_h = size if size is not None else (w, h)
             d = self.size_divisor
             size = (int(math.ceil(base_w / d)) * d, int(math.ceil(base_h / d)) * d)
-        img = impad(img, shape=(size[1], size[0]), pad_val=self.pad_val.get("img", 0),
-                    padding_mode=self.padding_mode)
-        results["img"] = img
-        results["pad_shape"] = img.shape
+        return max(size[1], h), max(size[0], w)
+
+    def transform(self, results: Dict) -> Dict:
+        h, w = image_hw(results, "Pad")
+        target = self._target_hw(h, w)
+        img = results.get("img")
+        if img is not None:
+            img = impad(img, shape=target, pad_val=self.pad_val.get("img", 0), padding_mode=self.padding_mode)
+            results["img"] = img
+        results["pad_shape"] = img.shape if img is not None else target
         results["pad_fixed_size"] = self.size
         results["pad_size_divisor"] = self.size_divisor
-        results["img_shape"] = img.shape[:2]
+        results["img_shape"] = target
+        if results.get("gt_seg_map") is not None:
+            results["gt_seg_map"] = impad(results["gt_seg_map"], shape=target, pad_val=self.pad_val.get("seg", 255),
+                                          padding_mode=self.padding_mode)
+        if results.get("gt_masks") is not None:
+            results["gt_masks"] = pad_masks(as_masks(results["gt_masks"], "Pad"), target,
+                                            self.pad_val.get("masks", 0))
         return results

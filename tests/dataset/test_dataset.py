@@ -14,12 +14,13 @@ from loomcv.errors import BuildArgumentError, ConfigError
 from loomcv.registry import DATASETS, FUNCTIONS
 from loomcls.structures import DataSample
 
+# the classification steps live in loomcls: named with their scope, as a config without default_scope would
 TRAIN_PIPELINE = [
     dict(type="LoadImageFromFile"),
-    dict(type="RandomResizedCrop", scale=32),
+    dict(type="loomcls.RandomResizedCrop", scale=32),
     dict(type="RandomFlip", prob=0.5, direction="horizontal"),
-    dict(type="ColorJitter", brightness=0.4, contrast=0.4, saturation=0.4),
-    dict(type="PackInputs"),
+    dict(type="loomcls.ColorJitter", brightness=0.4, contrast=0.4, saturation=0.4),
+    dict(type="loomcls.PackInputs"),
 ]
 
 

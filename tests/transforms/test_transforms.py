@@ -1,4 +1,10 @@
-"""Each transform's geometry, values and keys on small synthetic images; validation; seeding."""
+"""Each transform's geometry, values and keys on small synthetic images; validation; seeding.
+
+These pipelines mix loomcv's transforms with the classification ones that moved to
+loomcls, so every test here builds in the loomcls scope (as a classification
+config does with default_scope='loomcls'); loomcv's own transforms are found
+through the parent registry. The box-aware transforms are tested in test_geometry.py.
+"""
 
 import cv2
 import numpy as np
@@ -6,9 +12,15 @@ import pytest
 import torch
 
 from loomcv.errors import ConfigError
-from loomcv.registry import TRANSFORMS
+from loomcv.registry import TRANSFORMS, default_scope
 from loomcls.structures import DataSample
 from loomcv.transforms import Compose
+
+
+@pytest.fixture(autouse=True)
+def classification_scope():
+    with default_scope("loomcls"):
+        yield
 
 
 def build(**cfg):
