@@ -204,7 +204,11 @@ class Registry:
         if not isinstance(key, str):
             raise TypeError(f"registry keys are str, got {type(key).__name__}: {key!r}")
         self.import_from_locations()
-        if key in self._module_dict:
+        current = DefaultScope.current_scope()
+        # the default scope's registry comes first (as MMEngine builds in it): a toolbox's own
+        # EMAHook is found before the root's when the config's default_scope is that toolbox
+        if key in self._module_dict and (current is None or current == self._scope
+                                         or self.find_scope(current) is None):
             return self._module_dict[key]
         _, name = split_scope_key(key)
         for reg in self.search_order(key):
