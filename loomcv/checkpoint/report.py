@@ -155,12 +155,14 @@ def load_state_dict(module: nn.Module, state_dict: Dict[str, torch.Tensor], stri
         else:
             fitting[key] = value
             report.matched.append(key)
-    report.missing_keys = [k for k in own if k not in state_dict]
+    # BatchNorm's step counter is absent from older checkpoints (torchvision's) and unused: not "missing"
+    report.missing_keys = [k for k in own if k not in state_dict and not k.endswith(".num_batches_tracked")]
     if strict and not report.ok:
         raise CheckpointError(f"strict loading failed:\n{report.table()}")
     result = module.load_state_dict(fitting, strict=False)
     # torch's own answer (a module's load hooks may consume keys); mismatched keys stay 'mismatched'
-    report.missing_keys = [k for k in result.missing_keys if k not in state_dict]
+    report.missing_keys = [k for k in result.missing_keys
+                           if k not in state_dict and not k.endswith(".num_batches_tracked")]
     _log(report.table(), logging.INFO if report.ok else logging.WARNING)
     return report
 
