@@ -130,3 +130,21 @@ def test_registered_under_mmpretrain_and_mmcls_names():
     assert VISUALIZERS.get("mmcls.ClsVisualizer") is UniversalVisualizer
     built = VISUALIZERS.build(dict(type="mmpretrain.UniversalVisualizer", name="built"))
     assert isinstance(built, UniversalVisualizer)
+
+
+def test_the_docs_picture_is_what_the_docs_example_draws(tmp_path, monkeypatch):
+    import re
+    from pathlib import Path
+    docs = Path(__file__).parents[2] / "docs"
+    blocks = re.findall(r"```python\n(.*?)```", (docs / "classification.md").read_text(), flags=re.S)
+    example = next(b for b in blocks if "cls_visualizer_demo.png" in b)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(example, "classification.md", "exec"), {})
+    drawn = cv2.imread(str(tmp_path / "cls_visualizer_demo.png"))
+    shown = cv2.imread(str(docs / "images" / "cls_visualizer_demo.png"))
+    assert drawn.shape == shown.shape == (224, 336, 3)
+    # the same picture (a few glyph-edge pixels may differ between font rasterizer versions)
+    assert (np.abs(drawn.astype(int) - shown.astype(int)).max(axis=-1) > 8).mean() < 0.002
+    sky, grass = shown[80, 300], shown[200, 300]     # the boundary is at row 32 x 3.5 = 112
+    assert tuple(sky[::-1]) == (120, 170, 230) and tuple(grass[::-1]) == (70, 150, 60)
+    assert tuple(shown[0, 300][::-1]) == (120, 170, 230)       # the box covers only the text's corner
