@@ -179,3 +179,11 @@ def test_visualization_hook_names_bad_arguments(stock_runner):
         VisualizationHook(enable=True, draw_labels=True)
     with pytest.raises(ValueError, match="interval must be a positive int"):
         VisualizationHook(interval=0)
+
+
+def test_visualization_hook_out_dir_needs_a_drawing_visualizer():
+    from loomcv.visualization import Visualizer
+    Visualizer("plain_for_hook")                                 # now the current visualizer
+    with pytest.raises(ConfigError, match=r"out_dir needs a visualizer that can write files \(UniversalVisualizer\); "
+                                          r"the run's visualizer is a Visualizer"):
+        VisualizationHook(enable=True, out_dir="somewhere")

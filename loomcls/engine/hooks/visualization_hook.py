@@ -47,6 +47,10 @@ class VisualizationHook(Hook):
             raise TypeError(f"{owner}: out_dir must be a folder path or None, got {out_dir!r}")
         self._visualizer = Visualizer.get_current_instance()
         self._check_draw_args(kwargs, owner)
+        if out_dir is not None and "out_file" not in inspect.signature(self._draw_method()).parameters:
+            raise ConfigError(f"{owner}: out_dir needs a visualizer that can write files (UniversalVisualizer); "
+                              f"the run's visualizer is a {type(self._visualizer).__name__}: set "
+                              f"visualizer=dict(type='UniversalVisualizer', vis_backends=[...])")
         self.enable = enable
         self.interval = interval
         self.show = show
