@@ -11,7 +11,7 @@ from loomcv.registry import root
 RUNNERS = Registry("runner", parent=root.RUNNERS, scope="loomcls")
 RUNNER_CONSTRUCTORS = Registry("runner constructor", parent=root.RUNNER_CONSTRUCTORS, scope="loomcls")
 LOOPS = Registry("loop", parent=root.LOOPS, scope="loomcls")
-HOOKS = Registry("hook", parent=root.HOOKS, scope="loomcls")
+HOOKS = Registry("hook", parent=root.HOOKS, scope="loomcls", locations=["loomcls.engine"])
 LOG_PROCESSORS = Registry("log processor", parent=root.LOG_PROCESSORS, scope="loomcls")
 
 DATASETS = Registry("dataset", parent=root.DATASETS, scope="loomcls", locations=["loomcls.datasets"])
@@ -32,7 +32,8 @@ PARAM_SCHEDULERS = Registry("parameter scheduler", parent=root.PARAM_SCHEDULERS,
 METRICS = Registry("metric", parent=root.METRICS, scope="loomcls", locations=["loomcls.evaluation"])
 EVALUATOR = Registry("evaluator", parent=root.EVALUATOR, scope="loomcls")
 
-VISUALIZERS = Registry("visualizer", parent=root.VISUALIZERS, scope="loomcls")
+VISUALIZERS = Registry("visualizer", parent=root.VISUALIZERS, scope="loomcls",
+                       locations=["loomcls.visualization"])
 VISBACKENDS = Registry("vis backend", parent=root.VISBACKENDS, scope="loomcls")
 
 INFERENCERS = Registry("inferencer", parent=root.INFERENCERS, scope="loomcls", locations=["loomcls.apis"])

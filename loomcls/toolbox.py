@@ -23,6 +23,7 @@ TOOLBOX = Toolbox(
                            "draw the test-set confusion matrix of a checkpoint to a PNG"),
     },
     legacy_model_types=("ImageClassifier",),
+    checkpoint_urls={"mmcls": "loomcls.hub:MMCLS_URLS"},
     moved={
         **{f"loomcv.structures.{name}": f"loomcls.structures.{name}"
            for name in ("DataSample", "format_label", "format_score")},

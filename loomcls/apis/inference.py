@@ -93,21 +93,27 @@ def inference_model(model, img: Union[str, np.ndarray]) -> dict:
     return ImageClassificationInferencer(model)(img)[0]
 
 
-def show_result(img: Union[str, np.ndarray], result: Mapping, out_file: str, min_size: int = 256) -> str:
-    """Save ``img`` (upscaled to at least ``min_size`` px) with the predicted label drawn on it; return the path."""
-    import cv2
+def show_result(img: Union[str, np.ndarray], result: Mapping, out_file: str, min_size: int = 256,
+                classes: Optional[Sequence[str]] = None) -> str:
+    """Save ``img`` (a path, or a BGR array as the inferencer takes) with the prediction drawn by
+    :class:`~loomcls.visualization.UniversalVisualizer`; images under ``min_size`` px are enlarged.
+    Returns ``out_file``."""
+    from loomcls.structures import DataSample
+    from loomcls.visualization import UniversalVisualizer
     from loomcv.image import imread
-    image = imread(img) if isinstance(img, (str, os.PathLike)) else np.asarray(img)
-    if image.ndim == 2:
-        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    scale = max(1.0, min_size / min(image.shape[:2]))
-    if scale > 1:
-        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
-    name = result.get("pred_class", result["pred_label"])
-    text = f"{name} ({result['pred_score']:.2f})"
-    cv2.rectangle(image, (0, 0), (image.shape[1], 28), (0, 0, 0), -1)
-    cv2.putText(image, text, (6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1, cv2.LINE_AA)
-    os.makedirs(os.path.dirname(os.path.abspath(out_file)), exist_ok=True)
-    if not cv2.imwrite(out_file, image):
-        raise OSError(f"could not write {out_file!r}")
+    if isinstance(img, (str, os.PathLike)):
+        image = imread(os.fspath(img), channel_order="rgb")
+    else:
+        image = np.asarray(img)
+        if image.ndim == 3 and image.shape[2] == 3:
+            image = np.ascontiguousarray(image[..., ::-1])
+    scores = np.asarray(result["pred_scores"], dtype=np.float32)
+    label = int(result["pred_label"])
+    if classes is None and "pred_class" in result:  # only the predicted label is drawn: name that one
+        classes = [str(i) for i in range(len(scores))]
+        classes[label] = result["pred_class"]
+    sample = DataSample().set_pred_label(label).set_pred_score(scores)
+    visualizer = UniversalVisualizer.get_instance("loomcls_inference")
+    visualizer.min_short_edge = min_size
+    visualizer.visualize_cls(image, sample, classes=classes, out_file=out_file)
     return out_file

@@ -9,7 +9,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", help="checkpoint file (its meta holds the class names)")
     parser.add_argument("images", nargs="+", help="image files")
     parser.add_argument("--topk", type=int, default=1, help="print the K best classes")
-    parser.add_argument("--out-dir", help="save each image with its predicted label drawn as PNG here")
+    parser.add_argument("--out-dir", help="save each image with its prediction drawn (UniversalVisualizer) "
+                        "as PNG here")
     parser.add_argument("--device", default="cpu")
 
 
@@ -26,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{path}: {', '.join(names)}")
         if args.out_dir:
             out = osp.join(args.out_dir, osp.splitext(osp.basename(path))[0] + ".png")
-            show_result(path, result, out)
+            show_result(path, result, out, classes=classes)
     if args.out_dir:
         print(f"visualizations saved to {args.out_dir}")
     return 0

@@ -1,4 +1,4 @@
-"""Checkpoint files: atomic writing, reading (local, http(s), ``.safetensors``), the latest marker.
+"""Checkpoint files: atomic writing, reading (local, ``.safetensors``, URLs, ``scheme://NAME``), the latest marker.
 
 Saving writes a temporary file in the same folder, fsyncs it and renames it
 over the target, so a run killed while saving leaves the previous file whole.
@@ -21,6 +21,8 @@ import torch
 import torch.nn as nn
 
 from loomcv.errors import CheckpointError
+
+from .urls import fetch, is_remote, take_table_prefix
 
 LAST_CHECKPOINT = "last_checkpoint"
 SAFETENSORS_META_KEY = "loomcv.meta"  # the safetensors header entry that holds ``meta`` as JSON
@@ -151,15 +153,18 @@ def _load_safetensors(filename: str, device) -> dict:
 
 
 def _load_checkpoint(filename: str, map_location="cpu", weights_only: bool = True) -> dict:
-    """Read a checkpoint file (local path, ``.safetensors`` or http(s) URL) into a dict.
+    """Read a checkpoint (local path, ``.safetensors``, http(s) URL or ``scheme://NAME``) into a dict.
+
+    URLs and schemes (``torchvision://resnet50``, ``mmcls://resnet50``) resolve
+    through :mod:`loomcv.checkpoint.urls`.
 
     ``weights_only=False`` unpickles arbitrary objects (MMEngine files with
     HistoryBuffer or numpy values need it): use it only for files you trust.
     """
     filename = os.fspath(filename)
-    if filename.startswith(("http://", "https://")):
-        return torch.hub.load_state_dict_from_url(filename, map_location=map_location,
-                                                  weights_only=weights_only)
+    if is_remote(filename):  # http(s) URLs and scheme://NAME: torch.hub's cache first, then a download
+        path, table = fetch(filename)
+        return take_table_prefix(_load_checkpoint(path, map_location, weights_only), table, filename)
     if not os.path.isfile(filename):
         raise FileNotFoundError(f"checkpoint file {filename!r} does not exist")
     if filename.endswith(".safetensors"):

@@ -155,14 +155,23 @@ def load_state_dict(module: nn.Module, state_dict: Dict[str, torch.Tensor], stri
         else:
             fitting[key] = value
             report.matched.append(key)
-    report.missing_keys = [k for k in own if k not in state_dict]
+    # BatchNorm's step counter is absent from older checkpoints (torchvision's) and unused: not "missing"
+    report.missing_keys = [k for k in own if k not in state_dict and not k.endswith(".num_batches_tracked")]
     if strict and not report.ok:
         raise CheckpointError(f"strict loading failed:\n{report.table()}")
     result = module.load_state_dict(fitting, strict=False)
     # torch's own answer (a module's load hooks may consume keys); mismatched keys stay 'mismatched'
-    report.missing_keys = [k for k in result.missing_keys if k not in state_dict]
+    report.missing_keys = [k for k in result.missing_keys
+                           if k not in state_dict and not k.endswith(".num_batches_tracked")]
     _log(report.table(), logging.INFO if report.ok else logging.WARNING)
     return report
+
+
+def _prefix_already_taken(checkpoint: dict, prefix: str) -> bool:
+    """A ``mmcls://`` checkpoint holds only its backbone already (``meta['prefix_taken']``)."""
+    meta = checkpoint.get("meta")
+    taken = meta.get("prefix_taken") if isinstance(meta, dict) else None
+    return bool(taken) and taken.rstrip(".") == prefix.rstrip(".")
 
 
 def load_checkpoint(model: nn.Module, filename: str, map_location="cpu", strict: bool = False,
@@ -175,7 +184,10 @@ def load_checkpoint(model: nn.Module, filename: str, map_location="cpu", strict:
     """
     checkpoint = _load_checkpoint(filename, map_location, weights_only)
     state_dict = rename_keys(get_state_dict_from(checkpoint, filename), revise_keys)
-    if prefix:
+    if prefix and _prefix_already_taken(checkpoint, prefix):
+        _log(f"{os.fspath(filename)}: its {prefix!r} keys were taken by the URL scheme already; "
+             f"loading them as they are")
+    elif prefix:
         state_dict = take_prefix(state_dict, prefix, filename)
     source = f"{os.fspath(filename)!r}" + (f" (prefix {prefix!r})" if prefix else "")
     load_state_dict(model, state_dict, strict, source)

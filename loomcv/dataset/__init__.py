@@ -7,10 +7,10 @@ from .base_dataset import BaseDataset
 from .collate import default_collate, pseudo_collate
 from .dataloader import build_dataloader, default_worker_init_fn
 from .sampler import AspectRatioBatchSampler, DefaultSampler, InfiniteSampler
-from .wrappers import ClassBalancedDataset, ConcatDataset, RepeatDataset
+from .wrappers import ClassBalancedDataset, ConcatDataset, RepeatDataset, SlicedDataset
 
 __all__ = [
-    "BaseDataset", "ConcatDataset", "RepeatDataset", "ClassBalancedDataset", "DefaultSampler",
+    "BaseDataset", "ConcatDataset", "RepeatDataset", "SlicedDataset", "ClassBalancedDataset", "DefaultSampler",
     "InfiniteSampler", "AspectRatioBatchSampler", "pseudo_collate", "default_collate", "default_worker_init_fn",
     "build_dataloader",
 ]

@@ -47,6 +47,14 @@ def _function(cfg: Any, key: str) -> Optional[Callable]:
     return partial(fn, **cfg) if cfg else fn
 
 
+def _batch_size(cfg: Mapping) -> int:
+    """Samples per batch: ``batch_size``, or the batch sampler's."""
+    batch_sampler = cfg.get("batch_sampler")
+    if isinstance(batch_sampler, Mapping) and "batch_size" in batch_sampler:
+        return int(batch_sampler["batch_size"])
+    return int(getattr(batch_sampler, "batch_size", None) or cfg.get("batch_size", 1))
+
+
 _DATALOADER_KEYS = ("shuffle", "drop_last", "timeout", "prefetch_factor", "multiprocessing_context",
                     "in_order", "pin_memory_device")
 
@@ -58,7 +66,8 @@ def build_dataloader(dataloader: Any, seed: Optional[int] = None, diff_rank_seed
     ``collate_fn`` defaults to ``pseudo_collate``. With a ``seed``, workers are
     seeded by :func:`default_worker_init_fn` and the loader's generator is
     seeded too, so two runs with the same seed give the same batches.
-    ``diff_rank_seed`` gives each rank a different sampler seed.
+    ``diff_rank_seed`` gives each rank a different sampler seed. ``num_batch_per_epoch``
+    keeps only the first ``N x batch_size x world_size`` samples (quick checks).
     """
     if isinstance(dataloader, DataLoader):
         return dataloader
@@ -70,7 +79,14 @@ def build_dataloader(dataloader: Any, seed: Optional[int] = None, diff_rank_seed
     dataset = cfg.pop("dataset")
     dataset = build_or_accept(dataset, DATASETS, name="dataset", owner="build_dataloader")
     getattr(dataset, "full_init", lambda: None)()
-    rank, _ = get_dist_info()
+    rank, world_size = get_dist_info()
+    num_batch_per_epoch = cfg.pop("num_batch_per_epoch", None)
+    if num_batch_per_epoch is not None:  # MMEngine's quick-check switch: only the first N batches' samples
+        if isinstance(num_batch_per_epoch, bool) or not isinstance(num_batch_per_epoch, int) \
+                or num_batch_per_epoch < 1:
+            raise ConfigError(f"dataloader.num_batch_per_epoch must be a positive int, got {num_batch_per_epoch!r}")
+        from .wrappers import SlicedDataset
+        dataset = SlicedDataset(dataset, num_batch_per_epoch * _batch_size(cfg) * world_size)
     sampler_seed = None if seed is None else seed + (rank if diff_rank_seed else 0)
 
     sampler_cfg = cfg.pop("sampler", dict(type="DefaultSampler", shuffle=False))
@@ -94,7 +110,7 @@ def build_dataloader(dataloader: Any, seed: Optional[int] = None, diff_rank_seed
     unknown = [k for k in cfg if k not in ("persistent_workers", "pin_memory") + _DATALOADER_KEYS]
     if unknown:
         valid = ["dataset", "sampler", "batch_sampler", "batch_size", "num_workers", "collate_fn",
-                 "worker_init_fn", "persistent_workers", "pin_memory", *_DATALOADER_KEYS]
+                 "num_batch_per_epoch", "worker_init_fn", "persistent_workers", "pin_memory", *_DATALOADER_KEYS]
         raise BuildArgumentError(f"DataLoader got an unexpected argument {unknown[0]!r}."
                                  f"{did_you_mean(unknown[0], valid, 1)}\n  accepted: {', '.join(valid)}")
     if num_workers == 0:

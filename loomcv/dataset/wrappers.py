@@ -178,3 +178,31 @@ class ClassBalancedDataset(_IndexMapped):
     def _inner(self, idx: int) -> int:
         self._check_init()
         return self.repeat_indices[idx]
+
+
+class SlicedDataset(_IndexMapped):
+    """The first ``length`` items of ``dataset`` (``num_batch_per_epoch`` in a dataloader config
+    cuts every epoch to that many batches this way, as MMEngine does; for quick checks)."""
+
+    def __init__(self, dataset: Any, length: int):
+        check_positive(self, "length", length, integer=True)
+        self.dataset = dataset
+        self._metainfo = getattr(dataset, "metainfo", {})
+        self._slice = min(length, len(dataset))
+        self._fully_initialized = True
+
+    def full_init(self) -> None:
+        getattr(self.dataset, "full_init", lambda: None)()
+
+    def _length(self) -> int:
+        return self._slice
+
+    def _inner(self, idx: int) -> int:
+        if not -self._slice <= idx < self._slice:
+            raise IndexError(f"SlicedDataset: index {idx} out of range for {self._slice} items")
+        return idx % self._slice
+
+    def __getattr__(self, name: str) -> Any:  # the wrapped dataset's other attributes (classes, ...)
+        if name == "dataset":
+            raise AttributeError(name)
+        return getattr(self.dataset, name)

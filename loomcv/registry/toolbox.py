@@ -52,6 +52,10 @@ class Toolbox:
         legacy_model_types: model types of the MMCV 1.x-era configs it runs
             (``'ImageClassifier'``); those configs name no scope, so their
             translation takes this toolbox's.
+        checkpoint_urls: checkpoint URL schemes it adds: scheme -> ``'module:ATTR'``
+            naming a :class:`loomcv.checkpoint.urls.UrlTable` or a name -> URL dict
+            (``{'mmcls': 'mytask.hub:MMCLS_URLS'}`` makes ``mmcls://NAME`` work);
+            imported only when such a checkpoint is loaded.
     """
 
     scope: str
@@ -62,11 +66,17 @@ class Toolbox:
     commands: Dict[str, Tuple[str, str]] = field(default_factory=dict)
     moved: Dict[str, str] = field(default_factory=dict)
     legacy_model_types: Tuple[str, ...] = ()
+    checkpoint_urls: Dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self):
         if not isinstance(self.scope, str) or not self.scope.isidentifier():
             raise ValueError(f"Toolbox scope must be a Python identifier, got {self.scope!r}")
         object.__setattr__(self, "aliases", tuple(self.aliases))
+        for scheme, target in dict(self.checkpoint_urls).items():
+            module, sep, attr = str(target).partition(":")
+            if not (isinstance(target, str) and sep and module and attr.isidentifier()):
+                raise ValueError(f"Toolbox {self.scope!r}: checkpoint_urls[{scheme!r}] must be "
+                                 f"'module:ATTR' naming a URL table, got {target!r}")
         if self.package is None:
             object.__setattr__(self, "package", self.scope)
         if self.registry is None:

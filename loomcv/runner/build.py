@@ -67,15 +67,26 @@ def build_model(model, data_preprocessor) -> nn.Module:
 
 
 def wrap_model(runner, model: nn.Module) -> nn.Module:
-    """Move the model to the runner's device; in distributed runs wrap it (``model_wrapper_cfg``)."""
+    """Move the model to the runner's device; in distributed runs wrap it (``model_wrapper_cfg``).
+
+    As in MMEngine, the config's top-level ``sync_bn='torch'`` turns BatchNorm layers into
+    SyncBatchNorm and ``find_unused_parameters`` goes to the default DDP wrapper.
+    """
     from loomcv.model import is_model_wrapper
     if is_model_wrapper(model):
         return model
+    cfg = runner.cfg if runner.cfg is not None else {}
     model = model.to(runner.device)
     if not runner.distributed:
         return model
-    wrapper_cfg = dict((runner.cfg.get("model_wrapper_cfg") if runner.cfg is not None else None)
-                       or dict(type="LoomDistributedDataParallel"))
+    sync_bn = cfg.get("sync_bn")
+    if sync_bn is not None:
+        if sync_bn not in ("torch", "mmcv"):  # both mean torch.nn.SyncBatchNorm here
+            raise ConfigError(f"sync_bn must be 'torch' or 'mmcv' (torch.nn.SyncBatchNorm), got {sync_bn!r}")
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    wrapper_cfg = dict(cfg.get("model_wrapper_cfg")
+                       or dict(type="LoomDistributedDataParallel",
+                               find_unused_parameters=bool(cfg.get("find_unused_parameters", False))))
     wrapper_cfg.setdefault("module", model)
     if runner.device.type == "cuda":
         wrapper_cfg.setdefault("device_ids", [runner.device.index])

@@ -72,12 +72,21 @@ def seek_iterator(dataloader, done_batches: int):
     return iterator
 
 
+def share_dataset_meta(runner, dataloader) -> None:
+    """Give the runner's visualizer the dataset's metainfo (class names, palette), as MMEngine's loops do."""
+    meta = getattr(getattr(dataloader, "dataset", None), "metainfo", None)
+    visualizer = getattr(runner, "visualizer", None)
+    if meta is not None and visualizer is not None and hasattr(visualizer, "dataset_meta"):
+        visualizer.dataset_meta = dict(meta)
+
+
 class _TrainLoop(BaseLoop):
     """What epoch- and iteration-based training share: counters, validation schedule, stop flag."""
 
     def __init__(self, runner, dataloader, val_begin: int, val_interval: int,
                  dynamic_intervals: Optional[Sequence[Tuple[int, int]]]):
         super().__init__(runner, dataloader)
+        share_dataset_meta(runner, self.dataloader)
         self._epoch = 0
         self._iter = 0
         self._inner_iter = 0  # batches done in the current pass over the data
@@ -364,8 +373,10 @@ class _EvalLoop(BaseLoop):
         self.fp16 = fp16
 
     def _use(self, item: EvalSet) -> None:
-        """``dataloader``/``evaluator``/``prefix`` name the set being evaluated (the first when idle)."""
+        """``dataloader``/``evaluator``/``prefix`` name the set being evaluated (the first when idle);
+        the visualizer draws with that set's class names."""
         self.dataloader, self.evaluator, self.prefix = item.dataloader, item.evaluator, item.prefix
+        share_dataset_meta(self.runner, item.dataloader)
 
     @property
     def dataloaders(self) -> list:

@@ -125,8 +125,9 @@ class Runner:
                                               log_level=log_level)
         self.message_hub = MessageHub.get_instance(experiment_name)
         self._watchdog = build_watchdog(self._dist_cfg, self.distributed, self.rank, self.logger)
-        self.visualizer = build_visualizer(visualizer, self._experiment_name, self._log_dir, self.rank)
+        # the scope first: the visualizer, log processor and hooks are looked up in it
         self.default_scope = DefaultScope.get_instance(experiment_name, scope_name=default_scope)
+        self.visualizer = build_visualizer(visualizer, self._experiment_name, self._log_dir, self.rank)
         if self.cfg is not None:
             try:
                 self.visualizer.add_config(self.cfg)

@@ -1,7 +1,8 @@
 """What a Runner does once when it starts: set up the process, log the environment, dump the config.
 
 ``setup_env`` applies ``env_cfg`` (cudnn benchmark, multiprocessing start
-method, OpenCV threads), starts the distributed backend for the launcher and
+method, OpenCV threads; one OpenMP/MKL thread per rank in distributed runs
+unless the environment sets them, as MMEngine does), starts the distributed backend for the launcher and
 picks the device. ``log_start`` writes what a reader of the log needs to
 reproduce the run; ``dump_config`` writes the config beside the log file.
 """
@@ -34,6 +35,10 @@ def setup_env(env_cfg: dict, launcher: str) -> torch.device:
     if mp_cfg.get("opencv_num_threads") is not None:
         import cv2
         cv2.setNumThreads(int(mp_cfg["opencv_num_threads"]))
+    if launcher != "none":  # many ranks on one machine: one OpenMP/MKL thread each unless told otherwise
+        import os
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(var, "1")
     if launcher not in LAUNCHERS:
         raise ConfigError(f"Runner: unknown launcher {launcher!r}; valid: {', '.join(LAUNCHERS)}."
                           f"{did_you_mean(str(launcher), LAUNCHERS)}")

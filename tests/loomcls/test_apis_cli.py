@@ -1,6 +1,7 @@
 import json
 
 import cv2
+import numpy as np
 import pytest
 
 from loomcls.datasets import load_digits
@@ -71,3 +72,16 @@ def test_shipped_configs_train_one_epoch_on_fixtures(tmp_path, layouts, config, 
     opts += ["train_cfg.max_epochs=1", *extra]
     assert main(["train", config, "--work-dir", str(tmp_path / "work"), "--cfg-options", *opts]) == 0
     assert (tmp_path / "work" / "epoch_1.pth").is_file()
+
+
+def test_show_dir_draws_in_memory_digits_from_their_packed_inputs(digits_ckpt, tmp_path):
+    show = tmp_path / "shown"
+    assert main(["test", "lenet5_1xb64_digits", str(digits_ckpt), "--work-dir", str(tmp_path / "t"),
+                 "--show-dir", str(show), "--interval", "90"]) == 0
+    assert sorted(p.name for p in show.iterdir()) == ["0_0.png", "180_0.png", "270_0.png", "90_0.png"]
+    images, _ = load_digits("test")
+    picture = cv2.imread(str(show / "90_0.png"))
+    assert picture.shape == (224, 224, 3)          # the packed 32x32 input, enlarged so the labels can be read
+    packed = cv2.resize(images[90], (32, 32), interpolation=cv2.INTER_LINEAR)   # the test pipeline's Resize
+    enlarged = cv2.resize(packed, (224, 224), interpolation=cv2.INTER_NEAREST)
+    np.testing.assert_array_equal(picture[150:, :, 0], enlarged[150:])   # below the text box: the digit itself
