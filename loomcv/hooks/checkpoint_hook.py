@@ -3,6 +3,7 @@
 import math
 import os
 import os.path as osp
+import warnings
 from typing import List, Optional, Sequence, Union
 
 from loomcv.errors import ConfigError, did_you_mean
@@ -32,6 +33,9 @@ class CheckpointHook(Hook):
             It is a full training state (optimizer, schedulers, counters, RNG): ``resume`` takes it.
         rule: ``'greater'`` or ``'less'`` (one, or one per key); inferred from the key when None.
         save_begin: first epoch/iteration at which periodic saving may happen.
+        file_client_args: deprecated (MMEngine: ``backend_args``); only the local disk is supported.
+        sync_buffer: deprecated (MMCV 1.x): average buffers over the ranks before each save;
+            write ``custom_hooks=[dict(type='SyncBuffersHook')]`` instead.
     """
 
     priority = "VERY_LOW"
@@ -41,7 +45,17 @@ class CheckpointHook(Hook):
                  save_last: bool = True, save_best: Union[None, str, Sequence[str]] = None,
                  rule: Union[None, str, Sequence[str]] = None, greater_keys: Optional[Sequence[str]] = None,
                  less_keys: Optional[Sequence[str]] = None, filename_tmpl: Optional[str] = None,
-                 save_begin: int = 0, backend_args: Optional[dict] = None, published_keys=None):
+                 save_begin: int = 0, backend_args: Optional[dict] = None, published_keys=None,
+                 file_client_args: Optional[dict] = None, sync_buffer: bool = False):
+        if file_client_args is not None:
+            backend = dict(file_client_args).get("backend", "disk")
+            check_choice(self, "file_client_args.backend", backend, ("disk", "local"))
+            warnings.warn("CheckpointHook: file_client_args is deprecated (MMEngine renamed it backend_args) "
+                          "and has no effect for the local disk; remove it", FutureWarning, stacklevel=2)
+        if sync_buffer:
+            warnings.warn("CheckpointHook: sync_buffer is deprecated (MMCV 1.x); write "
+                          "custom_hooks=[dict(type='SyncBuffersHook')] instead", FutureWarning, stacklevel=2)
+        self.sync_buffer = bool(sync_buffer)
         self.interval = int(interval)
         self.by_epoch = by_epoch
         self.save_optimizer = save_optimizer
@@ -101,6 +115,9 @@ class CheckpointHook(Hook):
         path = osp.join(self.out_dir, filename)
         if path in self.kept:  # e.g. the last epoch is also on the interval
             return
+        if self.sync_buffer:
+            from .sync_buffers_hook import SyncBuffersHook
+            SyncBuffersHook()._sync(runner)
         runner.save_checkpoint(self.out_dir, filename, save_optimizer=self.save_optimizer,
                                save_param_scheduler=self.save_param_scheduler, by_epoch=self.by_epoch,
                                mark_latest=True)

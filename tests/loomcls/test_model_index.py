@@ -131,7 +131,7 @@ def test_loomcv_infer_takes_a_model_name(hub_cache, tmp_path, capsys):
     image = tmp_path / "cat.png"
     cv2.imwrite(str(image), np.random.RandomState(0).randint(0, 255, (40, 48, 3), dtype=np.uint8))
     assert main(["infer", SHUFFLENET, str(image), "--topk", "2"]) == 0
-    line = [l for l in capsys.readouterr().out.splitlines() if l.startswith(str(image))]
+    line = [t for t in capsys.readouterr().out.splitlines() if t.startswith(str(image))]
     assert len(line) == 1 and line[0].count("class_") == 2
     # the explicit checkpoint form still works with a model name
     assert main(["infer", SHUFFLENET, str(hub_cache[1]), str(image)]) == 0
