@@ -12,7 +12,7 @@ or value this module cannot translate faithfully is an error that names it.
 
 import copy
 import warnings
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 from loomcv.config.config_dict import Path, path_text, source_of
 from loomcv.errors import ConfigError
