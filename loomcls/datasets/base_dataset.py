@@ -101,6 +101,45 @@ class BaseDataset(_EngineDataset):
         """All labels, in dataset order (single-label datasets)."""
         return np.array([self.get_data_info(i)["gt_label"] for i in range(len(self))])
 
+    def check_model(self, model) -> None:
+        """Every label must index the model's classes: called once by the Runner when a loop is
+        built (as MMPretrain's class-number check), so a label out of ``[0, num_classes)`` stops
+        the run with its place in the data instead of an IndexError mid-epoch."""
+        num_classes = model_num_classes(model)
+        if num_classes is None:
+            return
+        self._check_init()
+        packed = getattr(self, "_label_array", None)
+        if packed is not None and len(packed) == len(self):  # the common case, without unpacking entries
+            if not len(packed) or (packed.min() >= 0 and packed.max() < num_classes):
+                return
+        labels = [self.get_data_info(i).get("gt_label") for i in range(len(self))]
+        for idx, label in enumerate(labels):
+            if label is None:
+                continue
+            values = np.atleast_1d(np.asarray(label)).astype(np.int64)
+            bad = values[(values < 0) | (values >= num_classes)]
+            if bad.size:
+                info = self.get_data_info(idx)
+                sample = f" ({info['img_path']})" if "img_path" in info else ""
+                raise ValueError(
+                    f"{type(self).__name__}{self._source_text()}: sample {idx}{sample} has label {int(bad[0])}, "
+                    f"outside [0, {num_classes}): the model's head has num_classes={num_classes}. Fix the "
+                    f"annotation, or set model.head.num_classes (and data_preprocessor.num_classes) to the "
+                    f"number of classes of the data.")
+
+    def _serialize(self, data_list: List[dict]):
+        """Before the entries are packed, keep single labels as one int array (no per-object refcounts
+        for forked workers to copy) so :meth:`check_model` need not unpack every entry."""
+        labels = [d.get("gt_label") for d in data_list]
+        if labels and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in labels):
+            self._label_array = np.asarray(labels, dtype=np.int64)
+        return super()._serialize(data_list)
+
+    def _source_text(self) -> str:
+        source = self.ann_file or self.data_prefix.get("img_path") or self.data_root
+        return f" ({source})" if source else ""
+
     # ------------------------------------------------------ MMClassification 0.x
     def load_annotations(self) -> List[dict]:
         """MMClassification 0.x: a subclass returned its ``data_infos`` here (each with
@@ -130,6 +169,19 @@ class BaseDataset(_EngineDataset):
         self.data_infos = infos
         return [_native_info(type(self).__name__, i, info) for i, info in enumerate(infos)]
 
+
+
+def model_num_classes(model) -> Optional[int]:
+    """The classifier's ``num_classes``: its head's, else the first module that has one (None if none)."""
+    head = getattr(model, "head", None)
+    found = getattr(head, "num_classes", None)
+    if isinstance(found, int):
+        return found
+    for module in getattr(model, "modules", lambda: [])():
+        found = getattr(module, "num_classes", None)
+        if isinstance(found, int) and not isinstance(found, bool):
+            return found
+    return None
 
 
 def _native_info(owner: str, index: int, info: Mapping) -> dict:
