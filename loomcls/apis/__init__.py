@@ -1,6 +1,9 @@
-"""Inference: init_model, inference_model, show_result, ImageClassificationInferencer."""
+"""Inference and the model index: get_model, list_models, init_model, inference_model, show_result,
+ImageClassificationInferencer, ModelHub."""
 
 from .inference import ImageClassificationInferencer, inference_model, show_result
-from .model import init_model
+from .model import get_model, init_model, resolve_model
+from .model_index import ModelHub, list_models
 
-__all__ = ["init_model", "inference_model", "show_result", "ImageClassificationInferencer"]
+__all__ = ["get_model", "list_models", "init_model", "resolve_model", "ModelHub", "inference_model",
+           "show_result", "ImageClassificationInferencer"]

@@ -1,12 +1,15 @@
-"""``loomcv infer CONFIG CKPT IMAGES...``: classify images and print the classes."""
+"""``loomcv infer CONFIG CKPT IMAGES...`` or ``loomcv infer MODEL_NAME IMAGES...``: classify images
+and print the classes (a model name from the index brings its published weights)."""
 
 import argparse
 import os.path as osp
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", help="config file or shipped config name")
-    parser.add_argument("checkpoint", help="checkpoint file (its meta holds the class names)")
+    parser.add_argument("config", help="config file, shipped config name, or model name (loomcls.apis.list_models)")
+    parser.add_argument("checkpoint", nargs="?",
+                        help="checkpoint file or URL (its meta holds the class names); optional after a model "
+                             "name, which then uses its published weights")
     parser.add_argument("images", nargs="+", help="image files")
     parser.add_argument("--topk", type=int, default=1, help="print the K best classes")
     parser.add_argument("--out-dir", help="save each image with its prediction drawn (UniversalVisualizer) "
@@ -17,7 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
     from loomcls.apis import ImageClassificationInferencer, show_result
-    inferencer = ImageClassificationInferencer(args.config, pretrained=args.checkpoint, device=args.device)
+    from loomcls.apis.model import resolve_infer_inputs
+    config, checkpoint, args.images = resolve_infer_inputs(args.config, args.checkpoint, args.images)
+    inferencer = ImageClassificationInferencer(config, pretrained=checkpoint, device=args.device)
     classes = inferencer.classes
     if args.topk < 1:
         raise ValueError(f"--topk must be >= 1, got {args.topk}")

@@ -8,10 +8,13 @@ reads it in any torch version: :func:`save_checkpoint` refuses anything else
 by key path, and :func:`_load_checkpoint` never unpickles code unless asked.
 """
 
+import errno
+import io
 import json
 import os
 import os.path as osp
 import re
+import shutil
 import tempfile
 from collections import Counter, OrderedDict
 from contextlib import contextmanager
@@ -70,9 +73,95 @@ def check_plain(checkpoint: Any, filename: str) -> None:
             "Store such values as their state_dict(), a string or a list instead.")
 
 
+#: errors that mean the file system has no room left (disk full, or the user's quota used up)
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _write_bytes(fd: int, data) -> int:
+    """The one place checkpoint bytes reach the disk (a test makes it fail as a full disk would)."""
+    return os.write(fd, data)
+
+
+class _DiskWriter(io.RawIOBase):
+    """A raw file whose writes go through :func:`_write_bytes`, so a full disk surfaces as the
+    OSError(ENOSPC) it is, not as torch's later 'unexpected pos' complaint."""
+
+    def __init__(self, path: str):
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        return _write_bytes(self.fd, data)
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def close(self) -> None:
+        if not self.closed:
+            os.close(self.fd)
+        super().close()
+
+
+def _size_text(nbytes: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if nbytes < 1024 or unit == "GB":
+            return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
+        nbytes /= 1024
+    return f"{nbytes:.1f} TB"  # pragma: no cover
+
+
+def _tensor_bytes(value: Any, seen: Optional[set] = None) -> int:
+    """Bytes of the distinct tensor storages in a nested checkpoint (its size, give or take the pickle)."""
+    seen = set() if seen is None else seen
+    if isinstance(value, torch.Tensor):
+        storage = value.untyped_storage()
+        key = (storage.data_ptr(), storage.nbytes(), str(value.device))
+        if key in seen:
+            return 0
+        seen.add(key)
+        return storage.nbytes()
+    if isinstance(value, dict):
+        return sum(_tensor_bytes(v, seen) for v in value.values())
+    if isinstance(value, (list, tuple, set)):
+        return sum(_tensor_bytes(v, seen) for v in value)
+    return 0
+
+
+def _good_checkpoint(folder: str, target: str) -> str:
+    """Which checkpoint is still whole after a failed save into ``folder``."""
+    latest = find_latest_checkpoint(folder)
+    if latest is None and osp.isfile(target):
+        latest = target  # the file being replaced is untouched
+    if latest is None:
+        others = [osp.join(folder, f) for f in os.listdir(folder) if f.endswith((".pth", ".safetensors"))]
+        latest = max(others, key=osp.getmtime) if others else None
+    if latest is None:
+        return f"There is no earlier checkpoint in {folder}, so nothing to resume from yet."
+    return (f"The last good checkpoint, untouched, is {latest}: resume from it (resume='auto', or "
+            f"`loomcv train CONFIG --resume`) once there is space.")
+
+
+def _no_space_error(filename: str, err: OSError, needed: Optional[int]) -> CheckpointError:
+    folder = osp.dirname(osp.abspath(filename))
+    free = shutil.disk_usage(folder).free
+    need = (f"The checkpoint needs about {_size_text(needed)}; " if needed is not None else "") + \
+        f"{folder} has {_size_text(free)} free."
+    return CheckpointError(
+        f"cannot save checkpoint {filename!r}: the disk is full ({os.strerror(err.errno)}). {need} "
+        f"{_good_checkpoint(folder, osp.abspath(filename))} Free some space (fewer kept checkpoints: "
+        "CheckpointHook max_keep_ckpts; save_optimizer=False leaves out the optimizer state) or set a work_dir on "
+        "another disk. The partial file was removed.")
+
+
 @contextmanager
-def _atomic_file(filename: str):
-    """Yield a temporary path beside ``filename``; on success fsync and rename it over ``filename``."""
+def _atomic_file(filename: str, needed: Optional[int] = None):
+    """Yield a temporary path beside ``filename``; on success fsync and rename it over ``filename``.
+
+    On failure the temporary file is removed; a full disk is reported as such, with ``needed``
+    (the bytes the file takes) and the checkpoint that is still good.
+    """
     folder = osp.dirname(osp.abspath(filename))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{osp.basename(filename)}.", suffix=".tmp", dir=folder)
@@ -82,9 +171,11 @@ def _atomic_file(filename: str):
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, filename)
-    except BaseException:
+    except BaseException as err:
         if osp.exists(tmp):
             os.remove(tmp)
+        if isinstance(err, OSError) and err.errno in NO_SPACE:
+            raise _no_space_error(filename, err, needed) from err
         raise
     try:  # make the rename itself durable
         dir_fd = os.open(folder, os.O_RDONLY)
@@ -97,10 +188,15 @@ def _atomic_file(filename: str):
 
 
 def save_checkpoint(checkpoint: Dict[str, Any], filename: str) -> None:
-    """Write ``checkpoint`` to ``filename`` atomically, after checking it holds only plain data."""
+    """Write ``checkpoint`` to ``filename`` atomically, after checking it holds only plain data.
+
+    A full disk ends in a :class:`CheckpointError` that says so, with the size needed and the
+    checkpoint still good to resume from; the previous file stays whole and no partial one is left.
+    """
     check_plain(checkpoint, filename)
-    with _atomic_file(filename) as tmp:
-        torch.save(checkpoint, tmp)
+    with _atomic_file(filename, needed=_tensor_bytes(checkpoint)) as tmp:
+        with io.BufferedWriter(_DiskWriter(tmp), buffer_size=1 << 22) as f:
+            torch.save(checkpoint, f)
 
 
 def save_safetensors(state_dict: Dict[str, torch.Tensor], filename: str, meta: Optional[dict] = None) -> None:
@@ -127,7 +223,7 @@ def save_safetensors(state_dict: Dict[str, torch.Tensor], filename: str, meta: O
             header[SAFETENSORS_META_KEY] = json.dumps(meta)
         except (TypeError, ValueError) as err:
             raise CheckpointError(f"cannot write {filename!r}: its meta is not JSON ({err})") from err
-    with _atomic_file(filename) as tmp:
+    with _atomic_file(filename, needed=_tensor_bytes(tensors)) as tmp:
         save_file(tensors, tmp, metadata=header)
 
 

@@ -1,10 +1,19 @@
-"""CheckpointHook: periodic, last and best checkpoints, keeping at most ``max_keep_ckpts``."""
+"""CheckpointHook: periodic, last and best checkpoints, keeping at most ``max_keep_ckpts``.
+
+The kept checkpoints' steps live in the message hub (``keep_ckpt_ids``, as in
+MMEngine), written before each save so every checkpoint lists itself: a
+resumed run goes on removing the files of the runs before it. A checkpoint a
+stop signal wrote (the latest one, outside the kept list) is removed once
+the resumed run has saved a newer periodic one.
+"""
 
 import math
 import os
 import os.path as osp
+import warnings
 from typing import List, Optional, Sequence, Union
 
+from loomcv.checkpoint import find_latest_checkpoint
 from loomcv.errors import ConfigError, did_you_mean
 from loomcv.registry import HOOKS
 from loomcv.validation import check_choice
@@ -32,6 +41,9 @@ class CheckpointHook(Hook):
             It is a full training state (optimizer, schedulers, counters, RNG): ``resume`` takes it.
         rule: ``'greater'`` or ``'less'`` (one, or one per key); inferred from the key when None.
         save_begin: first epoch/iteration at which periodic saving may happen.
+        file_client_args: deprecated (MMEngine: ``backend_args``); only the local disk is supported.
+        sync_buffer: deprecated (MMCV 1.x): average buffers over the ranks before each save;
+            write ``custom_hooks=[dict(type='SyncBuffersHook')]`` instead.
     """
 
     priority = "VERY_LOW"
@@ -41,7 +53,17 @@ class CheckpointHook(Hook):
                  save_last: bool = True, save_best: Union[None, str, Sequence[str]] = None,
                  rule: Union[None, str, Sequence[str]] = None, greater_keys: Optional[Sequence[str]] = None,
                  less_keys: Optional[Sequence[str]] = None, filename_tmpl: Optional[str] = None,
-                 save_begin: int = 0, backend_args: Optional[dict] = None, published_keys=None):
+                 save_begin: int = 0, backend_args: Optional[dict] = None, published_keys=None,
+                 file_client_args: Optional[dict] = None, sync_buffer: bool = False):
+        if file_client_args is not None:
+            backend = dict(file_client_args).get("backend", "disk")
+            check_choice(self, "file_client_args.backend", backend, ("disk", "local"))
+            warnings.warn("CheckpointHook: file_client_args is deprecated (MMEngine renamed it backend_args) "
+                          "and has no effect for the local disk; remove it", FutureWarning, stacklevel=2)
+        if sync_buffer:
+            warnings.warn("CheckpointHook: sync_buffer is deprecated (MMCV 1.x); write "
+                          "custom_hooks=[dict(type='SyncBuffersHook')] instead", FutureWarning, stacklevel=2)
+        self.sync_buffer = bool(sync_buffer)
         self.interval = int(interval)
         self.by_epoch = by_epoch
         self.save_optimizer = save_optimizer
@@ -69,18 +91,47 @@ class CheckpointHook(Hook):
                 check_choice(self, "rule", r, RULES)
         self.rules = rules
         self.best_ckpt_paths: dict = {}
-        self.kept: List[str] = []
+        #: steps (epochs or iterations) of the periodic checkpoints kept, oldest first
+        self.keep_ckpt_ids: List[Union[int, str]] = []
+        self._superseded: Optional[str] = None
+        self._last_saved: Optional[str] = None
 
     # ---------------------------------------------------------------- setup
     def before_train(self, runner) -> None:
         base = runner.work_dir if self.out_dir is None else osp.join(self.out_dir, osp.basename(runner.work_dir))
         self.out_dir = base
         hub = runner.message_hub
-        self.kept = list(hub.get_info("keep_ckpt_ids", []) or [])
         for key in self.save_best:
             path = hub.get_info(f"best_ckpt_{key}") if key != "auto" else hub.get_info("best_ckpt")
             if path:
                 self.best_ckpt_paths[key] = path
+        self.keep_ckpt_ids = list(hub.get_info("keep_ckpt_ids", []) or [])  # restored by a resume
+        if self.max_keep_ckpts > 0:
+            while len(self.keep_ckpt_ids) > self.max_keep_ckpts:  # e.g. max_keep_ckpts lowered
+                self._remove(runner, self._path(self.keep_ckpt_ids.pop(0)))
+            hub.update_info("keep_ckpt_ids", list(self.keep_ckpt_ids))
+            self._superseded = self._interrupted_checkpoint(runner)
+
+    def _path(self, entry: Union[int, str]) -> str:
+        """A kept entry's file: MMEngine's step number (or an older loomcv path)."""
+        return entry if isinstance(entry, str) else osp.join(self.out_dir, self.filename_tmpl.format(entry))
+
+    def _interrupted_checkpoint(self, runner) -> Optional[str]:
+        """The checkpoint a stop signal left, when this run resumed from it: the latest one, outside
+        the kept list, best checkpoints and this hook's own file names."""
+        if runner.iter == 0 and runner.epoch == 0:
+            return None
+        latest = find_latest_checkpoint(runner.work_dir)
+        if latest is None or osp.dirname(osp.abspath(latest)) != osp.abspath(self.out_dir):
+            return None
+        own = {osp.abspath(self._path(e)) for e in self.keep_ckpt_ids}
+        own |= {osp.abspath(p) for p in self.best_ckpt_paths.values()}
+        return None if osp.abspath(latest) in own else latest
+
+    @staticmethod
+    def _remove(runner, path: str) -> None:
+        if runner.rank == 0 and osp.isfile(path):
+            os.remove(path)
 
     # ---------------------------------------------------------------- periodic
     def after_train_epoch(self, runner) -> None:
@@ -88,28 +139,46 @@ class CheckpointHook(Hook):
             return
         if (self.every_n_epochs(runner, self.interval, self.save_begin) or
                 (self.save_last and self.is_last_train_epoch(runner))):
-            self._save(runner, self.filename_tmpl.format(runner.epoch + 1))
+            self._save(runner, runner.epoch + 1)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         if self.by_epoch:
             return
         if (self.every_n_train_iters(runner, self.interval, self.save_begin) or
                 (self.save_last and self.is_last_train_iter(runner))):
-            self._save(runner, self.filename_tmpl.format(runner.iter + 1))
+            self._save(runner, runner.iter + 1)
 
-    def _save(self, runner, filename: str) -> None:
+    def _save(self, runner, step: int) -> None:
+        filename = self.filename_tmpl.format(step)
         path = osp.join(self.out_dir, filename)
-        if path in self.kept:  # e.g. the last epoch is also on the interval
+        if path == self._last_saved:  # e.g. the last epoch is also on the interval
             return
-        runner.save_checkpoint(self.out_dir, filename, save_optimizer=self.save_optimizer,
-                               save_param_scheduler=self.save_param_scheduler, by_epoch=self.by_epoch,
-                               mark_latest=True)
-        self.kept.append(path)
-        while self.max_keep_ckpts > 0 and len(self.kept) > self.max_keep_ckpts:
-            old = self.kept.pop(0)
-            if runner.rank == 0 and osp.isfile(old):
-                os.remove(old)
-        runner.message_hub.update_info("keep_ckpt_ids", list(self.kept))
+        if self.sync_buffer:
+            from .sync_buffers_hook import SyncBuffersHook
+            SyncBuffersHook()._sync(runner)
+        hub = runner.message_hub
+        before = list(self.keep_ckpt_ids)
+        dropped: List[Union[int, str]] = []
+        if self.max_keep_ckpts > 0:
+            kept = [e for e in before if e != step] + [step]
+            dropped, kept = kept[:-self.max_keep_ckpts], kept[-self.max_keep_ckpts:]
+            self.keep_ckpt_ids = kept
+            hub.update_info("keep_ckpt_ids", list(kept))  # before saving: the checkpoint lists itself
+        try:
+            runner.save_checkpoint(self.out_dir, filename, save_optimizer=self.save_optimizer,
+                                   save_param_scheduler=self.save_param_scheduler, by_epoch=self.by_epoch,
+                                   mark_latest=True)
+        except BaseException:
+            self.keep_ckpt_ids = before
+            hub.update_info("keep_ckpt_ids", list(before))
+            raise
+        self._last_saved = path
+        for entry in dropped:  # only once the new file is safely written
+            if osp.abspath(self._path(entry)) != osp.abspath(path):
+                self._remove(runner, self._path(entry))
+        if self._superseded is not None and osp.abspath(self._superseded) != osp.abspath(path):
+            self._remove(runner, self._superseded)
+            self._superseded = None
 
     # ---------------------------------------------------------------- best
     def _rule_for(self, key: str, rule: Optional[str]) -> str:

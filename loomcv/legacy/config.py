@@ -11,12 +11,14 @@ or value this module cannot translate faithfully is an error that names it.
 """
 
 import copy
-from typing import Any, Dict, List, Optional, Tuple
+import warnings
+from typing import Any, Dict, List, Tuple
 
 from loomcv.config.config_dict import Path
 from loomcv.errors import ConfigError
 from loomcv.registry.toolbox import toolbox_of_model
 
+from .pipelines import legacy_error, translate_pipeline
 from .policies import FLOOR_NAMES, POLICIES, REQUIRED, WARMUP_KEYS, native_schedulers, policies_of
 
 #: top-level keys that only the legacy dialect uses
@@ -52,8 +54,7 @@ class _Translation:
         self.origin[path] = origin
 
 
-def _fail(key: str, why: str) -> ConfigError:
-    return ConfigError(f"legacy config key {key}: {why}")
+_fail = legacy_error
 
 
 def _no_extra(d: Dict[str, Any], allowed: Tuple[str, ...], key: str) -> None:
@@ -62,65 +63,15 @@ def _no_extra(d: Dict[str, Any], allowed: Tuple[str, ...], key: str) -> None:
         raise _fail(key, f"cannot translate {', '.join(extra)} (known: {', '.join(allowed)})")
 
 
-# ------------------------------------------------------------ pipelines
-def _swap(size: Any) -> Any:
-    """0.x sizes are (h, w); native scales are (w, h)."""
-    return (size[1], size[0]) if isinstance(size, (list, tuple)) else size
-
-
-def _transform(step: Dict[str, Any], key: str, norm: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
-    step = dict(step)
-    kind = step.get("type")
-    if kind == "Normalize":
-        norm.append({k: step[k] for k in ("mean", "std", "to_rgb") if k in step})
-        return None
-    if kind in ("ImageToTensor", "ToTensor", "ToNumpy", "Transpose", "ToPIL"):
-        return None  # PackInputs makes the tensors
-    if kind == "Collect":
-        keys = [k for k in step.get("keys", ()) if k not in ("img", "gt_label")]
-        packed: Dict[str, Any] = {"type": "PackInputs"}
-        if keys:
-            packed["algorithm_keys"] = keys
-        if "meta_keys" in step:
-            packed["meta_keys"] = tuple(step["meta_keys"])
-        return packed
-    if kind == "RandomResizedCrop":
-        if step.pop("efficientnet_style", False):
-            raise _fail(key, "RandomResizedCrop(efficientnet_style=True) has no native equivalent yet")
-        renamed = {"size": "scale", "scale": "crop_ratio_range", "ratio": "aspect_ratio_range"}
-        return {renamed.get(k, k): (_swap(v) if k == "size" else v) for k, v in step.items()}
-    if kind == "Resize":
-        step.pop("type")
-        size = step.pop("size")
-        side = step.pop("adaptive_side", "short")
-        if isinstance(size, (list, tuple)) and size[1] == -1:
-            return {"type": "ResizeEdge", "scale": size[0], "edge": side, **step}
-        scale = (size, size) if isinstance(size, int) else _swap(size)
-        return {"type": "Resize", "scale": scale, **step}
-    if kind == "CenterCrop":
-        if step.pop("efficientnet_style", False):
-            raise _fail(key, "CenterCrop(efficientnet_style=True) has no native equivalent yet")
-        step["crop_size"] = _swap(step["crop_size"])
-        return step
-    if kind == "RandomCrop":
-        step["crop_size"] = _swap(step.pop("size"))
-        return step
-    if kind == "RandomFlip":
-        if "flip_prob" in step:
-            step["prob"] = step.pop("flip_prob")
-        return step
-    return step
-
-
-def _pipeline(pipeline: List[Dict[str, Any]], key: str, norm: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    out = [t for t in (_transform(s, key, norm) for s in pipeline) if t is not None]
-    if not any(t.get("type") == "PackInputs" for t in out):
-        out.append({"type": "PackInputs"})
-    return out
-
-
 # ------------------------------------------------------------- datasets
-def _dataset(ds: Dict[str, Any], key: str, norm: List[Dict[str, Any]]) -> Dict[str, Any]:
+def _dataset(ds: Any, key: str, norm: List[Dict[str, Any]]) -> Dict[str, Any]:
+    if isinstance(ds, (list, tuple)):  # MMCV 1.x's build_dataset concatenated a list
+        if not ds:
+            raise _fail(key, "an empty list of datasets")
+        return {"type": "ConcatDataset",
+                "datasets": [_dataset(d, f"{key}.{i}", norm) for i, d in enumerate(ds)]}
+    if not isinstance(ds, dict):
+        raise _fail(key, f"expected a dataset dict or a list of them, got {type(ds).__name__}")
     ds = dict(ds)
     kind = ds.get("type")
     if kind in _WRAPPER_DATASETS:
@@ -132,7 +83,7 @@ def _dataset(ds: Dict[str, Any], key: str, norm: List[Dict[str, Any]]) -> Dict[s
     if "data_prefix" in ds and kind in _FOLDER_ROOT_DATASETS:
         ds["data_root"] = ds.pop("data_prefix")
     if "pipeline" in ds:
-        ds["pipeline"] = _pipeline(ds["pipeline"], key + ".pipeline", norm)
+        ds["pipeline"] = translate_pipeline(ds["pipeline"], key + ".pipeline", norm)
     return ds
 
 
@@ -170,9 +121,10 @@ def _data(t: _Translation, norm: List[Dict[str, Any]]) -> None:
 # ---------------------------------------------------------------- model
 def _model(t: _Translation, norm: List[Dict[str, Any]]) -> None:
     model = copy.deepcopy(t.out.get("model"))
-    if not isinstance(model, dict):
-        return
     preprocessor: Dict[str, Any] = {}
+    if not isinstance(model, dict):  # a data-only config (a _base_ file): still one preprocessor
+        _normalization(t, norm, preprocessor)
+        return
     if "pretrained" in model:
         checkpoint = model.pop("pretrained")
         if checkpoint:
@@ -198,12 +150,19 @@ def _model(t: _Translation, norm: List[Dict[str, Any]]) -> None:
         if any(p != 1.0 for p in probs) or len(probs) > 1:
             batch_augments["probs"] = probs
         preprocessor["batch_augments"] = batch_augments
+    t.put(("model",), model, ("model",))
+    _normalization(t, norm, preprocessor)
+
+
+def _normalization(t: _Translation, norm: List[Dict[str, Any]], preprocessor: Dict[str, Any]) -> None:
+    """One data preprocessor for every split's Normalize (they must agree once folded to BGR input)."""
     if norm:
         first = norm[0]
-        if any(n != first for n in norm[1:]):
-            raise _fail("data", "the splits' Normalize steps differ; the data preprocessor has one")
+        differing = next((n for n in norm[1:] if n != first), None)
+        if differing is not None:
+            raise _fail("data", f"the splits' Normalize steps differ ({first} vs. {differing}, the mean/std "
+                                "and channel order each split normalizes with); the data preprocessor has one")
         preprocessor.update(first)
-    t.put(("model",), model, ("model",))
     if preprocessor:
         t.put(("data_preprocessor",), preprocessor, ("data",) if norm else ("model", "train_cfg"))
 
@@ -216,6 +175,7 @@ def _optimizer(t: _Translation) -> None:
     optimizer = dict(src["optimizer"])
     wrapper: Dict[str, Any] = {"type": "OptimWrapper"}
     paramwise = optimizer.pop("paramwise_cfg", None)
+    constructor = optimizer.pop("constructor", None)  # 1.x kept it in the optimizer dict
     config = dict(src.get("optimizer_config") or {})
     kind = config.pop("type", "OptimizerHook")
     if kind not in ("OptimizerHook", "GradientCumulativeOptimizerHook", "Fp16OptimizerHook",
@@ -236,6 +196,8 @@ def _optimizer(t: _Translation) -> None:
     wrapper["optimizer"] = optimizer
     if paramwise is not None:
         wrapper["paramwise_cfg"] = paramwise
+    if constructor is not None:
+        wrapper["constructor"] = constructor
     t.put(("optim_wrapper",), wrapper, ("optimizer",))
 
 
@@ -372,10 +334,35 @@ _LOGGERS = {"TextLoggerHook": "LocalVisBackend", "TensorboardLoggerHook": "Tenso
             "MlflowLoggerHook": "MLflowVisBackend"}
 
 
+def _checkpoint_options(t: _Translation, checkpoint: Dict[str, Any]) -> None:
+    """The 1.x CheckpointHook options MMEngine dropped: ``sync_buffer`` (average BatchNorm
+    statistics over the ranks before saving) becomes a SyncBuffersHook; ``file_client_args``
+    (the storage backend) is only meaningful for local disks here."""
+    if "sync_buffer" in checkpoint:
+        if checkpoint.pop("sync_buffer"):
+            hook = {"type": "SyncBuffersHook"}
+            hooks = list(t.out.get("custom_hooks") or [])
+            if hook not in hooks:
+                t.put(("custom_hooks",), hooks + [hook], ("checkpoint_config", "sync_buffer"))
+            t.notes.append("checkpoint_config.sync_buffer=True is deprecated: write "
+                           "custom_hooks=[dict(type='SyncBuffersHook')] (added for you)")
+        else:
+            t.notes.append("checkpoint_config.sync_buffer=False is deprecated and has no effect; remove it")
+    if "file_client_args" in checkpoint:
+        client = dict(checkpoint.pop("file_client_args") or {})
+        backend = client.get("backend", "disk")
+        if backend not in ("disk", "local"):
+            raise _fail("checkpoint_config.file_client_args", f"backend {backend!r}: checkpoints are saved to "
+                        "the local file system here (backend='disk')")
+        t.notes.append("checkpoint_config.file_client_args is deprecated (MMEngine: backend_args) and "
+                       "has no effect for the local disk; remove it")
+
+
 def _hooks(t: _Translation) -> None:
     hooks: Dict[str, Any] = {}
-    checkpoint = t.src.get("checkpoint_config")
+    checkpoint = dict(t.src.get("checkpoint_config") or {})
     if checkpoint:
+        _checkpoint_options(t, checkpoint)
         hooks["checkpoint"] = {"type": "CheckpointHook", **checkpoint}
     _evaluation(t, hooks)
     log = dict(t.src.get("log_config") or {})
@@ -454,6 +441,8 @@ def translate(cfg: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[Path, Path]]:
     _schedule(t)
     _hooks(t)
     _runtime(t)
+    for note in t.notes:
+        warnings.warn(note, FutureWarning, stacklevel=3)
     return t.out, t.origin
 
 

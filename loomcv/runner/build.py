@@ -1,15 +1,27 @@
 """Turning the parts of a Runner config into objects: model (and its wrapper), loops,
-visualizer and log processor. Each accepts a built object as well and returns it unchanged."""
+visualizer and log processor. Each accepts a built object as well and returns it unchanged.
 
+The loop configs are checked when the Runner is created, before it logs its
+set-up: every key must be an argument of the loop it builds (else the error
+names the key path, the accepted names and the closest one), and integer
+arguments must be integers. Once a loop's dataloader exists, each dataset that
+defines ``check_model(model)`` checks its annotations against the model.
+"""
+
+import inspect
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Iterator
 
 import torch.nn as nn
 
-from loomcv.errors import ConfigError
+from loomcv.errors import ConfigError, did_you_mean
 from loomcv.registry import LOG_PROCESSORS, LOOPS, MODEL_WRAPPERS, MODELS, VISUALIZERS
+from loomcv.registry.build import where
 
 from .loops import BaseLoop, EpochBasedTrainLoop, IterBasedTrainLoop, TestLoop, ValLoop
+
+#: arguments every loop gets from the Runner, not from its config
+RUNNER_GIVEN = ("self", "runner", "dataloader", "evaluator")
 
 
 def is_dataloader_like(obj: Any) -> bool:
@@ -25,12 +37,75 @@ def as_config(cfg):
 
 
 def check_triplet(kind: str, values: dict) -> None:
-    """Training, validation and testing each need all three of their arguments, or none."""
+    """Training, validation and testing each need all three of their arguments, or none; the
+    loop config among them is checked too (see :func:`check_loop_cfg`)."""
     given = [k for k, v in values.items() if v is not None]
     if given and len(given) != len(values):
         missing = [k for k in values if k not in given]
         raise ConfigError(f"Runner: {kind} needs {', '.join(values)} together; got {', '.join(given)} "
                           f"but not {', '.join(missing)}")
+    check_loop_cfg(kind, values.get(f"{kind}_cfg"))
+
+
+def _loop_class(kind: str, cfg: Mapping):
+    if kind != "train":
+        return ValLoop if kind == "val" else TestLoop
+    if cfg.get("by_epoch", True):
+        if "max_iters" in cfg:
+            raise ConfigError("train_cfg: by_epoch=True takes max_epochs, not max_iters "
+                              "(set by_epoch=False for iteration-based training)")
+        return EpochBasedTrainLoop
+    if "max_epochs" in cfg:
+        raise ConfigError("train_cfg: by_epoch=False takes max_iters, not max_epochs")
+    return IterBasedTrainLoop
+
+
+def check_loop_cfg(kind: str, cfg: Any) -> None:
+    """``{kind}_cfg`` names only arguments of the loop it builds, with integers where the loop
+    counts. A loop given by ``type`` (a registered class) checks its own arguments when built."""
+    if not isinstance(cfg, Mapping) or "type" in cfg:
+        return
+    name = f"{kind}_cfg"
+    cls = _loop_class(kind, cfg)
+    params = {n: p for n, p in inspect.signature(cls.__init__).parameters.items() if n not in RUNNER_GIVEN}
+    accepted = list(params) + (["by_epoch"] if kind == "train" else [])
+    for key, value in cfg.items():
+        label = where(cfg, key) or f"{name}.{key}"  # the key path, and where the value was set
+        if key not in accepted:
+            raise ConfigError(f"{label}: {cls.__name__} takes no argument {key!r}."
+                              f"{did_you_mean(key, accepted, 1)}\n  accepted: {', '.join(accepted)}")
+        if params.get(key) is not None and params[key].annotation is int and value is not None and \
+                (not isinstance(value, int) or isinstance(value, bool)):
+            raise ConfigError(f"{label} must be an integer, got {value!r} "
+                              f"({type(value).__name__}); e.g. --cfg-options {name}.{key}=12")
+    for key in ("max_epochs", "max_iters", "val_interval"):
+        value = cfg.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value < 1:
+            raise ConfigError(f"{name}.{key} must be >= 1, got {value}")
+
+
+def datasets_of(dataset: Any) -> Iterator[Any]:
+    """``dataset`` and the datasets it wraps (``.dataset`` / ``.datasets``, as the wrappers hold them)."""
+    yield dataset
+    inner = getattr(dataset, "dataset", None)
+    if inner is not None and inner is not dataset:
+        yield from datasets_of(inner)
+    for each in getattr(dataset, "datasets", None) or ():
+        yield from datasets_of(each)
+
+
+def check_datasets(runner, loop) -> None:
+    """Once per built loop: each dataset that defines ``check_model(model)`` checks its annotations
+    against the model (a classification set: every label below the head's ``num_classes``)."""
+    dataset = getattr(getattr(loop, "dataloader", None), "dataset", None)
+    if dataset is None:
+        return
+    from loomcv.model.wrappers import unwrap_model
+    model = unwrap_model(runner.model)
+    for each in datasets_of(dataset):
+        check = getattr(each, "check_model", None)
+        if callable(check):
+            check(model)
 
 
 def build_visualizer(visualizer, name: str, save_dir: str, rank: int):
@@ -99,19 +174,18 @@ def build_loop(runner, loop, kind: str, dataloader, evaluator=None):
         return loop
     if not isinstance(loop, Mapping):
         raise TypeError(f"Runner: {kind}_cfg must be a dict or a loop, got {type(loop).__name__}")
+    check_loop_cfg(kind, loop)
     cfg = dict(loop)
-    if kind == "train":
-        if "type" in cfg:
-            return LOOPS.build(cfg, default_args=dict(runner=runner, dataloader=dataloader))
-        if cfg.pop("by_epoch", True):
-            if "max_iters" in cfg:
-                raise ConfigError("train_cfg: by_epoch=True takes max_epochs, not max_iters "
-                                  "(set by_epoch=False for iteration-based training)")
-            return EpochBasedTrainLoop(runner=runner, dataloader=dataloader, **cfg)
-        if "max_epochs" in cfg:
-            raise ConfigError("train_cfg: by_epoch=False takes max_iters, not max_epochs")
-        return IterBasedTrainLoop(runner=runner, dataloader=dataloader, **cfg)
     if "type" in cfg:
-        return LOOPS.build(cfg, default_args=dict(runner=runner, dataloader=dataloader, evaluator=evaluator))
-    default = ValLoop if kind == "val" else TestLoop
-    return default(runner=runner, dataloader=dataloader, evaluator=evaluator, **cfg)
+        given = dict(runner=runner, dataloader=dataloader)
+        if kind != "train":
+            given["evaluator"] = evaluator
+        built = LOOPS.build(cfg, default_args=given)
+    elif kind == "train":
+        cls = _loop_class(kind, cfg)
+        cfg.pop("by_epoch", None)
+        built = cls(runner=runner, dataloader=dataloader, **cfg)
+    else:
+        built = _loop_class(kind, cfg)(runner=runner, dataloader=dataloader, evaluator=evaluator, **cfg)
+    check_datasets(runner, built)
+    return built

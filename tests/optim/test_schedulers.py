@@ -162,3 +162,26 @@ def test_every_lr_and_momentum_scheduler_is_a_class_statement_without_param_name
     with pytest.raises(TypeError, match="unexpected argument 'param_name'"):
         PARAM_SCHEDULERS.build(dict(type="StepLR", step_size=1, param_name="momentum"),
                                default_args=dict(optimizer=opt))
+
+
+def test_cosine_restart_restarts_at_base_times_weight_as_mmengine():
+    # MMEngine: each period starts at base * restart_weight and anneals to eta_min
+    # (MMCV 1.x's policy started at eta_min + weight * (base - eta_min))
+    values = _run(_opt(2.0), [dict(type="CosineRestartLR", periods=[4, 6], restart_weights=[1.0, 0.5],
+                                   eta_min=0.2, by_epoch=False)], 12)
+
+    def closed(t):
+        start, period, peak = (0, 4, 2.0) if t < 4 else (4, 6, 1.0)
+        return 0.2 + (peak - 0.2) * (1 + math.cos(math.pi * (t - start) / period)) / 2
+    assert values[:10] == pytest.approx([closed(t) for t in range(10)])
+    assert values[4] == pytest.approx(1.0)  # not 0.2 + 0.5 * (2.0 - 0.2) = 1.1
+    assert values[10] == values[11] == pytest.approx(values[9])  # past the periods: unchanged
+    ratio = _run(_opt(2.0), [dict(type="CosineRestartLR", periods=[3, 3], restart_weights=[1.0, 0.25],
+                                  eta_min_ratio=0.1, by_epoch=False)], 4)
+    assert ratio[3] == pytest.approx(0.5)
+    # chained (MMEngine's recurrence): a restart sets base * weight; later steps rescale whatever value
+    # the other scheduler left (ConstantLR doubles the lr back at its end, step 1)
+    chained = _run(_opt(1.0), [dict(type="ConstantLR", factor=0.5, end=2, by_epoch=False),
+                               dict(type="CosineRestartLR", periods=[4], restart_weights=[1.0], eta_min=0.0,
+                                    by_epoch=False)], 4)
+    assert chained == pytest.approx([1.0, 1 + math.cos(math.pi / 4), 1.0, 1 + math.cos(3 * math.pi / 4)])

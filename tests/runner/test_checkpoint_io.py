@@ -25,8 +25,12 @@ def test_failed_save_keeps_previous_file_whole(tmp_path, monkeypatch):
     save_checkpoint(dict(state_dict={"w": torch.zeros(3)}), str(path))
 
     def dies_half_way(obj, f):  # the disk fills up (or the job is killed) while writing
-        with open(f, "wb") as out:
-            out.write(b"PK\x03\x04 half a zip")
+        if isinstance(f, (str, os.PathLike)):
+            with open(f, "wb") as out:
+                out.write(b"PK\x03\x04 half a zip")
+        else:  # save_checkpoint hands torch.save an open file
+            f.write(b"PK\x03\x04 half a zip")
+            f.flush()
         raise OSError("No space left on device")
 
     monkeypatch.setattr(torch, "save", dies_half_way)

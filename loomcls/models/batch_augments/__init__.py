@@ -3,5 +3,6 @@
 from .cutmix import CutMix
 from .mixup import Mixup
 from .random_batch_augment import RandomBatchAugment
+from .resizemix import ResizeMix
 
-__all__ = ["Mixup", "CutMix", "RandomBatchAugment"]
+__all__ = ["Mixup", "CutMix", "ResizeMix", "RandomBatchAugment"]

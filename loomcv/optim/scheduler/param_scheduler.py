@@ -364,7 +364,14 @@ class OneCycleParamScheduler(_ParamScheduler):
 
 @PARAM_SCHEDULERS.register_module()
 class CosineRestartParamScheduler(_ParamScheduler):
-    """Cosine annealing restarted after each of ``periods``, peaks scaled by ``restart_weights``."""
+    """Cosine annealing restarted after each of ``periods``, as MMEngine's.
+
+    Each period starts at ``base × restart_weight`` and anneals to ``eta_min``
+    (``eta_min_ratio × base``); between restarts each step rescales the current
+    value's distance to ``eta_min``, so it chains with other schedulers.
+    (MMCV 1.x's policy peaked at ``eta_min + weight × (base − eta_min)``
+    instead: :class:`loomcv.legacy.LegacyLR` keeps that one.)
+    """
 
     epoch_args = ("periods",)
 
@@ -387,10 +394,12 @@ class CosineRestartParamScheduler(_ParamScheduler):
         idx = bisect_right(self.cumulative_periods, t)
         if idx >= len(self.periods):
             return [g[self.param_name] for g in self.param_groups]
-        start = self.cumulative_periods[idx - 1] if idx else 0
+        step = t - (self.cumulative_periods[idx - 1] if idx else 0)
         period, weight = self.periods[idx], self.restart_weights[idx]
-        alpha = min((t - start) / period, 1.0)
-        return [anneal("cos", b, m, alpha, weight) for b, m in zip(self.base_values, self.eta_mins)]
+        if step == 0:  # a restart: the peak is the base value scaled by the period's weight
+            return [b * weight for b in self.base_values]
+        ratio = (1 + math.cos(math.pi * step / period)) / (1 + math.cos(math.pi * (step - 1) / period))
+        return [ratio * (g[self.param_name] - m) + m for g, m in zip(self.param_groups, self.eta_mins)]
 
 
 @PARAM_SCHEDULERS.register_module()
