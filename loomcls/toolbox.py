@@ -21,6 +21,9 @@ TOOLBOX = Toolbox(
         "infer": ("loomcls.cli.infer", "classify images with a config and checkpoint; prints class names"),
         "plot-confusion": ("loomcls.cli.plot_confusion",
                            "draw the test-set confusion matrix of a checkpoint to a PNG"),
+        "analyze-results": ("loomcls.cli.analyze_results",
+                            "galleries of the most confident correct and wrong test predictions"),
+        "vis-cam": ("loomcls.cli.vis_cam", "class-activation map (Grad-CAM / Grad-CAM++) of an image"),
     },
     legacy_model_types=("ImageClassifier",),
     moved={
