@@ -111,7 +111,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             _write(args.out, dict(config=args.config, checkpoint=args.checkpoint, metrics=metrics,
                                   predictions=predictions))
-        what = {"pred": f"{len(predictions)} predictions", "metrics": "metrics"}.get(
-            args.out_item, f"metrics and {len(predictions)} predictions")
-        print(f"{what} saved to {args.out}")
+        if args.out_item == "metrics":
+            print(f"metrics saved to {args.out}")
+        else:
+            print(f"{'' if args.out_item else 'metrics and '}{len(predictions)} predictions saved to {args.out}")
     return 0
