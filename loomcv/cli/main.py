@@ -20,9 +20,13 @@ COMMANDS = {
                        "save PNG grids of dataset samples before, after and at each pipeline step"),
     "plot-lr": ("loomcv.cli.plot_lr", "plot a config's learning-rate (and momentum) schedule per iteration"),
     "train": ("loomcv.cli.train", "train a model from a config (resumable, single or multi-process)"),
-    "test": ("loomcv.cli.test", "evaluate a checkpoint on the config's test set; --out saves the metrics"),
+    "test": ("loomcv.cli.test", "evaluate a checkpoint on the config's test set; --out saves predictions and metrics"),
     "get-flops": ("loomcv.cli.get_flops", "count a config's parameters and FLOPs per module for one input size"),
     "convert-checkpoint": ("loomcv.cli.convert_checkpoint", "convert loomcv/state-dict/MMEngine/safetensors weights"),
+    "analyze-logs": ("loomcv.cli.analyze_logs",
+                     "plot logged curves of runs (plot-curve) or their iteration times (cal-train-time)"),
+    "verify-dataset": ("loomcv.cli.verify_dataset",
+                       "run every sample of a config's dataset through its pipeline and list the broken ones"),
 }
 
 

@@ -5,6 +5,11 @@ import argparse
 import json
 import os
 import os.path as osp
+import pickle
+from typing import Any, List
+
+OUT_ITEMS = ("metrics", "pred")
+OUT_FORMATS = (".json", ".pkl", ".pickle")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -12,7 +17,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", help="config file or shipped config name")
     parser.add_argument("checkpoint", help="checkpoint file to evaluate")
     parser.add_argument("--work-dir", help="where logs go (default work_dirs/<config name>)")
-    parser.add_argument("--out", help="also save the metrics to this JSON file")
+    parser.add_argument("--out", help="save the results to this .json or .pkl file (see --out-item)")
+    parser.add_argument("--out-item", choices=OUT_ITEMS,
+                        help="what --out holds: 'pred', every prediction as a list of dicts (MMPretrain's "
+                             "layout); 'metrics', the metrics; default: both, as {config, checkpoint, "
+                             "metrics, predictions}")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction, help="override config keys: a.b=1")
     parser.add_argument("--launcher", choices=["none", "pytorch", "slurm"], default="none")
     parser.add_argument("--show-dir", help="draw the predictions and save the pictures in this folder "
@@ -65,18 +74,76 @@ def _plain(value):
     return value
 
 
+def jsonable(value: Any) -> Any:
+    """Tensors and arrays as (nested) lists, data samples as dicts, so predictions dump to JSON."""
+    if hasattr(value, "to_dict") and callable(value.to_dict):
+        value = value.to_dict()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "detach"):
+        value = value.detach().cpu()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return value
+
+
+def _keep_predictions(runner) -> List[Any]:
+    """Add a collector to every test evaluator; the returned list fills with the plain (``to_dict``)
+    predictions, in dataset order, when the test runs."""
+    from loomcv.evaluator import BaseMetric, to_cpu
+
+    kept: List[Any] = []
+
+    class _KeepPredictions(BaseMetric):
+        def process(self, data_batch, data_samples) -> None:
+            self.results.extend(to_cpu(list(data_samples)))
+
+        def compute_metrics(self, results) -> dict:
+            kept.extend(results)
+            return {}
+
+    for item in runner.test_loop.sets:
+        item.evaluator.metrics.append(_KeepPredictions())
+    return kept
+
+
+def _write(path: str, payload: Any) -> None:
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    if path.endswith(".json"):
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(jsonable(payload), f, indent=1)
+    else:
+        with open(path, "wb") as f:
+            pickle.dump(payload, f)
+
+
 def run(args: argparse.Namespace) -> int:
     from loomcv.runner import Runner
+    if args.out and not args.out.endswith(OUT_FORMATS):
+        raise ValueError(f"--out must end with one of {OUT_FORMATS}, got {args.out!r}")
+    if args.out_item and not args.out:
+        raise ValueError(f"--out-item {args.out_item} needs --out FILE")
     cfg = build_config(args)
-    metrics = Runner.from_cfg(cfg).test()
+    runner = Runner.from_cfg(cfg)
+    predictions = _keep_predictions(runner) if args.out and args.out_item != "metrics" else None
+    metrics = runner.test()
     metrics = {k: _plain(v) for k, v in (metrics or {}).items()}
     for name, value in metrics.items():
         print(f"{name}: {value:.4f}" if isinstance(value, float) else f"{name}: {value}")
-    if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out, "w", encoding="utf-8") as f:
-            json.dump(dict(config=args.config, checkpoint=args.checkpoint, metrics=metrics), f, indent=2)
-        print(f"metrics saved to {args.out}")
+    if args.out and runner.rank == 0:
+        if args.out_item == "pred":
+            _write(args.out, predictions)
+        elif args.out_item == "metrics":
+            _write(args.out, dict(config=args.config, checkpoint=args.checkpoint, metrics=metrics))
+        else:
+            _write(args.out, dict(config=args.config, checkpoint=args.checkpoint, metrics=metrics,
+                                  predictions=predictions))
+        if args.out_item == "metrics":
+            print(f"metrics saved to {args.out}")
+        else:
+            print(f"{'' if args.out_item else 'metrics and '}{len(predictions)} predictions saved to {args.out}")
     if args.show_dir:
         print(f"predictions drawn to {args.show_dir}")
     return 0

@@ -20,6 +20,8 @@ from loomcv.errors import ConfigError
 from loomcv.registry import DATASETS
 from loomcv.transforms import Compose
 
+from .broken import BrokenSamples, explain, sample_source
+
 
 def _join(root: str, path: str) -> str:
     """``root/path`` unless path is absolute, a URL, or root is empty."""
@@ -44,6 +46,11 @@ class BaseDataset:
         test_mode: a pipeline that returns None raises instead of re-sampling.
         lazy_init: defer :meth:`full_init` (loading annotations) to first use.
         max_refetch: how many other random samples to try when the pipeline drops one.
+        skip_broken: when the pipeline raises on a training sample (a corrupt or missing file),
+            log the file and the reason once and fetch another sample instead of stopping
+            (see :mod:`loomcv.dataset.broken`); off by default. Test-mode datasets still raise.
+        max_broken_ratio: with ``skip_broken``, stop once more than this fraction of the
+            samples is broken.
     """
 
     METAINFO: dict = dict()
@@ -52,7 +59,8 @@ class BaseDataset:
                  data_prefix: Mapping = dict(img_path=""), filter_cfg: Optional[dict] = None,
                  indices: Optional[Union[int, Sequence[int]]] = None, serialize_data: bool = True,
                  pipeline: Sequence[Union[dict, Callable]] = (), test_mode: bool = False,
-                 lazy_init: bool = False, max_refetch: int = 1000):
+                 lazy_init: bool = False, max_refetch: int = 1000, skip_broken: bool = False,
+                 max_broken_ratio: float = 0.01):
         if metainfo is not None and not isinstance(metainfo, Mapping):
             raise ConfigError(f"{type(self).__name__}: metainfo must be a dict, got {type(metainfo).__name__}")
         if not isinstance(data_prefix, Mapping):
@@ -60,6 +68,12 @@ class BaseDataset:
                               f"dict(img_path='train'), got {data_prefix!r}")
         if not isinstance(max_refetch, int) or max_refetch < 0:
             raise ConfigError(f"{type(self).__name__}: max_refetch must be an int >= 0, got {max_refetch!r}")
+        if not isinstance(skip_broken, bool):
+            raise ConfigError(f"{type(self).__name__}: skip_broken must be True or False, got {skip_broken!r}")
+        if isinstance(max_broken_ratio, bool) or not isinstance(max_broken_ratio, (int, float)) \
+                or not 0 <= max_broken_ratio < 1:
+            raise ConfigError(f"{type(self).__name__}: max_broken_ratio must be a fraction in [0, 1), "
+                              f"got {max_broken_ratio!r}")
         self.ann_file = ann_file
         self.data_root = data_root
         self.data_prefix = dict(data_prefix)
@@ -68,6 +82,8 @@ class BaseDataset:
         self.serialize_data = serialize_data
         self.test_mode = test_mode
         self.max_refetch = max_refetch
+        self.skip_broken, self.max_broken_ratio = skip_broken, float(max_broken_ratio)
+        self.broken_samples: Optional[BrokenSamples] = None  # made by full_init when skip_broken
         self.data_list: List[dict] = []
         self.data_bytes: Optional[np.ndarray] = None
         self.data_address: Optional[np.ndarray] = None
@@ -116,6 +132,8 @@ class BaseDataset:
             self.data_bytes, self.data_address = self._serialize(self.data_list)
             self.data_list = []
         self._fully_initialized = True
+        if self.skip_broken and not self.test_mode:
+            self.broken_samples = BrokenSamples(type(self).__name__, len(self), self.max_broken_ratio)
 
     def load_data_list(self) -> List[dict]:
         """Read ``ann_file`` in the OpenMMLab 2.0 layout; subclasses override for other formats."""
@@ -200,16 +218,28 @@ class BaseDataset:
     def prepare_data(self, idx: int) -> Any:
         return self.pipeline(self.get_data_info(idx))
 
+    def _prepare_or_record(self, idx: int) -> Any:
+        """``prepare_data(idx)``; a raised error names the sample, or with skip_broken is
+        recorded and the sample dropped (None)."""
+        try:
+            return self.prepare_data(idx)
+        except Exception as err:
+            source = sample_source(self.get_data_info(idx), idx)
+            if self.broken_samples is None:
+                raise explain(err, type(self).__name__, idx, source)
+            self.broken_samples.record(idx, source, err)
+            return None
+
     def __getitem__(self, idx: int) -> Any:
         self._check_init()
         if self.test_mode:
-            data = self.prepare_data(idx)
+            data = self._prepare_or_record(idx)
             if data is None:
                 raise RuntimeError(f"{type(self).__name__}: the test pipeline dropped sample {idx} "
                                    f"(a transform returned None)")
             return data
         for _ in range(self.max_refetch + 1):
-            data = self.prepare_data(idx)
+            data = self._prepare_or_record(idx)
             if data is not None:
                 return data
             idx = int(np.random.randint(0, len(self)))

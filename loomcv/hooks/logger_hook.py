@@ -1,7 +1,7 @@
 """LoggerHook: writes log lines and scalars every ``interval`` iterations and after val/test.
 
-On an interactive terminal (and ``CI`` unset) training also shows a rich
-progress bar; otherwise only plain lines are printed. Scalars are read from
+On an interactive terminal (and ``CI`` unset) training, validation and
+testing also show a rich progress bar; otherwise only plain lines are printed. Scalars are read from
 the MessageHub only at log intervals, which is the one place the step's
 tensors are turned into numbers.
 """
@@ -52,16 +52,28 @@ class LoggerHook(Hook):
         self.keep_local = keep_local
         self._progress = None
         self._task = None
+        self._eval_task = None
+        self._owns_eval_bar = False
         self._epoch_length = 0
 
-    # ------------------------------------------------------------ progress bar
-    def before_train(self, runner) -> None:
+    # ------------------------------------------------------------ progress bars
+    def _show_bar(self, runner) -> bool:
         show = interactive_terminal() if self.progress_bar is None else self.progress_bar
-        if show and runner.rank == 0:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-            self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                      TimeRemainingColumn(), transient=True)
-            self._progress.start()
+        return bool(show) and runner.rank == 0
+
+    def _new_progress(self):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        # progress_bar=True asks for the bar even where stdout is not a terminal
+        console = Console(file=sys.stdout, force_terminal=True if self.progress_bar else None)
+        progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TimeRemainingColumn(), transient=True, console=console)
+        progress.start()
+        return progress
+
+    def before_train(self, runner) -> None:
+        if self._show_bar(runner):
+            self._progress = self._new_progress()
             self._task = self._progress.add_task("train", total=runner.max_iters, completed=runner.iter)
 
     def before_train_epoch(self, runner) -> None:
@@ -71,6 +83,41 @@ class LoggerHook(Hook):
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+        from loomcv.dataset.broken import find_broken_samples
+        broken = find_broken_samples(getattr(runner.train_loop, "dataloader", None) and
+                                     getattr(runner.train_loop.dataloader, "dataset", None))
+        if broken is not None and broken.count:
+            runner.logger.warning(broken.summary())
+
+    def _start_eval_bar(self, runner, mode: str) -> None:
+        """A bar for one val/test pass: a second line under the training bar, or its own."""
+        if not self._show_bar(runner):
+            return
+        loop = getattr(runner, f"{mode}_loop")
+        total = getattr(loop, "num_batches", None) or len(loop.dataloader)
+        self._owns_eval_bar = self._progress is None
+        if self._owns_eval_bar:
+            self._progress = self._new_progress()
+        self._eval_task = self._progress.add_task(mode, total=total)
+
+    def _advance_eval_bar(self) -> None:
+        if self._eval_task is not None:
+            self._progress.update(self._eval_task, advance=1)
+
+    def _stop_eval_bar(self) -> None:
+        if self._eval_task is None:
+            return
+        self._progress.remove_task(self._eval_task)
+        self._eval_task = None
+        if self._owns_eval_bar:
+            self._progress.stop()
+            self._progress = None
+
+    def before_val_epoch(self, runner) -> None:
+        self._start_eval_bar(runner, "val")
+
+    def before_test_epoch(self, runner) -> None:
+        self._start_eval_bar(runner, "test")
 
     # ------------------------------------------------------------ train
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs: Optional[dict] = None) -> None:
@@ -92,16 +139,19 @@ class LoggerHook(Hook):
 
     # ------------------------------------------------------------ val / test
     def after_val_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        self._advance_eval_bar()
         if self.every_n_inner_iters(batch_idx, self.interval):
             _, line = runner.log_processor.get_log_after_iter(runner, batch_idx, "val")
             runner.logger.info(line)
 
     def after_test_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        self._advance_eval_bar()
         if self.every_n_inner_iters(batch_idx, self.interval):
             _, line = runner.log_processor.get_log_after_iter(runner, batch_idx, "test")
             runner.logger.info(line)
 
     def after_val_epoch(self, runner, metrics: Optional[dict] = None) -> None:
+        self._stop_eval_bar()
         tag, line = runner.log_processor.get_log_after_epoch(runner, len(runner.val_dataloader), "val")
         runner.logger.info(line)
         if runner.train_loop_built and self.log_metric_by_epoch and runner.log_processor.by_epoch:
@@ -111,12 +161,15 @@ class LoggerHook(Hook):
         runner.visualizer.add_scalars(tag, step=step)
 
     def after_test_epoch(self, runner, metrics: Optional[dict] = None) -> None:
+        self._stop_eval_bar()
         tag, line = runner.log_processor.get_log_after_epoch(runner, len(runner.test_dataloader), "test")
         runner.logger.info(line)
         runner.visualizer.add_scalars(tag, step=0)
 
     def after_run(self, runner) -> None:
-        self.after_train(runner)
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
         if self.out_dir is None or runner.rank != 0:
             return
         import shutil
