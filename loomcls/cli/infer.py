@@ -11,12 +11,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--topk", type=int, default=1, help="print the K best classes")
     parser.add_argument("--out-dir", help="save each image with its predicted label drawn as PNG here")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--backend", default="pytorch",
+                        choices=("pytorch", "onnxruntime", "torchscript", "torch-export"),
+                        help="run the checkpoint (pytorch), or a model exported by `loomcv export` given in "
+                             "its place, with this runtime")
 
 
 def run(args: argparse.Namespace) -> int:
     import numpy as np
     from loomcls.apis import ImageClassificationInferencer, show_result
-    inferencer = ImageClassificationInferencer(args.config, pretrained=args.checkpoint, device=args.device)
+    if args.backend == "pytorch":
+        inferencer = ImageClassificationInferencer(args.config, pretrained=args.checkpoint, device=args.device)
+    else:
+        from loomcls.apis import init_deployed_model
+        inferencer = ImageClassificationInferencer(
+            init_deployed_model(args.config, args.checkpoint, backend=args.backend, device=args.device))
     classes = inferencer.classes
     if args.topk < 1:
         raise ValueError(f"--topk must be >= 1, got {args.topk}")

@@ -23,6 +23,7 @@ COMMANDS = {
     "test": ("loomcv.cli.test", "evaluate a checkpoint on the config's test set; --out saves the metrics"),
     "get-flops": ("loomcv.cli.get_flops", "count a config's parameters and FLOPs per module for one input size"),
     "convert-checkpoint": ("loomcv.cli.convert_checkpoint", "convert loomcv/state-dict/MMEngine/safetensors weights"),
+    "export": ("loomcv.cli.export", "export a checkpoint to ONNX, TorchScript or torch.export, checked against PyTorch"),
 }
 
 
