@@ -83,8 +83,8 @@ class DeployedClassifier(nn.Module):
             raise ValueError(f"DeployedClassifier: {os.fspath(model_file)!r} was exported from a "
                              f"{self.meta.get('model_type')} ({self.meta.get('task') or 'no task'}), not a classifier")
         if backend is not None and backend != self.meta["backend"]:
-            raise ValueError(f"DeployedClassifier: {os.fspath(model_file)!r} is a {self.meta['format']} export, "
-                             f"run by backend {self.meta['backend']!r}, not {backend!r}")
+            raise ValueError(f"DeployedClassifier: {os.fspath(model_file)!r} was exported as "
+                             f"{self.meta['format']!r}, which backend {self.meta['backend']!r} runs, not {backend!r}")
         self.runtime = ExportedModel(model_file, backend, device=device)
         pre = self.meta["preprocess"]
         self.data_preprocessor = ClsDataPreprocessor(mean=pre["mean"], std=pre["std"], to_rgb=pre["to_rgb"])

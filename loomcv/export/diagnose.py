@@ -22,7 +22,8 @@ from typing import Callable, Dict, Iterator, List, Optional, Tuple
 import torch
 import torch.nn as nn
 
-TORCH_DIR = os.path.dirname(torch.__file__)
+#: code of the exporters (torch's and ours): a failing line in it says nothing about the model
+INTERNAL_DIRS = (os.path.dirname(torch.__file__), os.path.dirname(os.path.abspath(__file__)))
 
 
 class ExportError(RuntimeError):
@@ -164,7 +165,7 @@ def locate_in_traceback(root: nn.Module, err: BaseException) -> Optional[Tuple[s
             if owner is not None and id(owner) in names and isinstance(owner, nn.Module):
                 found = owner
                 user_line = None
-            if found is not None and not frame.f_code.co_filename.startswith(TORCH_DIR):
+            if found is not None and not frame.f_code.co_filename.startswith(INTERNAL_DIRS):
                 user_line = _where(frame, tb.tb_lineno)  # innermost line of model code under the module
             tb = tb.tb_next
         if found is not None:
@@ -225,12 +226,16 @@ def operation(err: BaseException) -> str:
     texts = [f"{type(e).__name__}: {e}" for e in _chain(err)]
     joined = "\n".join(texts)
     if any(key in joined for key in DATA_DEPENDENT):
-        return ("Python control flow on a tensor value (data-dependent `if`/bool), which a graph cannot "
-                "hold; use torch.where, or torch.cond for torch-export")
+        return ("data-dependent Python control flow (an `if` or bool() on a tensor's values), which a graph "
+                "cannot hold: use torch.where, or torch.cond for torch-export")
+    fixed = re.search(r"specialized it to be a constant \((\d+)\)", joined)
+    if "Constraints violated" in joined and fixed:
+        return (f"the code fixes the batch size to {fixed.group(1)} (a Python loop or int over the batch "
+                "dimension), so it cannot be dynamic: export without --dynamic-batch")
     match = re.search(r"operator '([\w:.]+)'", joined) or re.search(r"\b(aten(?:::|\.)\w+(?:\.\w+)?)", joined)
     first = next((line.strip() for line in str(err).splitlines() if line.strip()), type(err).__name__)
     first = first if len(first) <= 300 else first[:297] + "..."
-    return f"operation {match.group(1)!r}: {first}" if match else f"{type(err).__name__}: {first}"
+    return f"unsupported operation {match.group(1)!r} ({first})" if match else f"{type(err).__name__}: {first}"
 
 
 def describe(root: nn.Module, name: str, module: nn.Module, where: str, err: BaseException, what: str) -> str:
@@ -239,5 +244,5 @@ def describe(root: nn.Module, name: str, module: nn.Module, where: str, err: Bas
     if name == "model":
         shown = "(the model itself)"
     at = f" at {where}" if where else ""
-    return (f"{what}: module {shown!r} ({type(module).__name__}){at} fails on {operation(err)}. "
+    return (f"{what}: module {shown!r} ({type(module).__name__}){at}: {operation(err)}. "
             f"Rerun with --debug for the exporter's traceback.")

@@ -63,7 +63,7 @@ def _export_or_explain(fmt: ExportFormat, module: nn.Module, example: torch.Tens
             with tempfile.TemporaryDirectory() as tmp:
                 with quiet(verbose, traced=fmt.traced):
                     fmt.export(child, args, os.path.join(tmp, "part" + fmt.suffix),
-                               output_names=_output_names(child, args), dynamic_batch=False, opset=opset)
+                               output_names=_output_names(child, args), dynamic_batch=dynamic_batch, opset=opset)
 
         hit = bisect_modules(module, example, try_alone)
         if hit is not None:

@@ -14,14 +14,14 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .spec import INPUT_NAME, ExportFormat
+from .spec import INPUT_NAME, ExportFormat, batch_dims
 
 EXTRA_HINT = "pip install 'loomcv[onnx]'"
 EXPORTERS = ("torchscript", "dynamo")
 DEFAULT_OPSET = {"torchscript": 17, "dynamo": 18}
 
 
-def require_onnx(purpose: str = "ONNX export and its check") -> None:
+def require_onnx(purpose: str = "exporting to ONNX and checking the result") -> None:
     """Raise ImportError naming the ``onnx`` extra when onnx or onnxruntime is missing."""
     for package in ("onnx", "onnxruntime"):
         try:
@@ -58,11 +58,13 @@ class OnnxFormat(ExportFormat):
         opset = opset or DEFAULT_OPSET[self.exporter]
         args = example if isinstance(example, tuple) else (example,)
         if self.exporter == "torchscript":
-            axes = {name: {0: "batch"} for name in (INPUT_NAME, *output_names)} if dynamic_batch else None
+            single = len(args) == 1 and isinstance(args[0], torch.Tensor)  # dynamic axes are named per input
+            axes = ({name: {0: "batch"} for name in (INPUT_NAME, *output_names)}
+                    if dynamic_batch and single else None)
             torch.onnx.export(module, args, out, dynamo=False, opset_version=opset, input_names=[INPUT_NAME],
                               output_names=list(output_names), dynamic_axes=axes, do_constant_folding=True)
         else:
-            shapes = ({0: torch.export.Dim("batch", min=1)},) if dynamic_batch else None
+            shapes = batch_dims(args) if dynamic_batch else None
             program = torch.onnx.export(module, args, dynamo=True, opset_version=opset, input_names=[INPUT_NAME],
                                         output_names=list(output_names), dynamic_shapes=shapes, verbose=False)
             program.save(out, external_data=False)
@@ -76,7 +78,7 @@ class OnnxFormat(ExportFormat):
         require_onnx("running an ONNX model")
         import onnxruntime as ort
         options = ort.SessionOptions()
-        options.log_severity_level = 3  # errors only
+        options.log_severity_level = 4  # fatal only: run errors are raised and reported by the check
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         name = session.get_inputs()[0].name
 

@@ -148,6 +148,6 @@ def raise_if_failed(result: Comparison, what: str, traced_batch: int, batches: S
     failed = {b for b in batches if any(f.startswith(f"batch {b}") for f in result.failures)}
     if failed and traced_batch not in failed and len(batches) > 1:
         hint = (f"\n  the export matches at the traced batch size {traced_batch} only: the model's code fixes the "
-                "batch size (e.g. reshape with a Python int taken from the shape); use --format torch-export "
-                "or export without --dynamic-batch")
+                "batch size (tracing records a Python loop or int over x.shape[0] as a constant); use --format "
+                "torch-export, or export without --dynamic-batch")
     raise ExportError(f"{what} does not match PyTorch:\n  " + "\n  ".join(result.failures) + hint)

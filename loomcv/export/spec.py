@@ -195,6 +195,23 @@ def load_sidecar(model_file: str) -> dict:
     return data
 
 
+def batch_dims(args):
+    """torch.export's ``dynamic_shapes`` for ``args``: dimension 0 of every tensor is one symbolic batch."""
+    import torch
+    dim = torch.export.Dim("batch", min=1)
+
+    def visit(value):
+        if isinstance(value, torch.Tensor):
+            return {0: dim} if value.dim() > 0 else None
+        if isinstance(value, (tuple, list)):
+            return type(value)(visit(v) for v in value)
+        if isinstance(value, Mapping):
+            return {k: visit(v) for k, v in value.items()}
+        return None
+
+    return visit(tuple(args))
+
+
 class ExportFormat:
     """One way of exporting (a file format and the runtime that reads it back).
 

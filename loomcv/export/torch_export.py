@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .spec import ExportFormat
+from .spec import ExportFormat, batch_dims
 from .torchscript import _numpy_runner
 
 
@@ -25,7 +25,7 @@ class TorchExportFormat(ExportFormat):
     def export(self, module: nn.Module, example, out: str, *, output_names: Sequence[str], dynamic_batch: bool,
                opset: Optional[int] = None) -> dict:
         args = example if isinstance(example, tuple) else (example,)
-        shapes = ({0: torch.export.Dim("batch", min=1)},) if dynamic_batch else None
+        shapes = batch_dims(args) if dynamic_batch else None
         program = torch.export.export(module, args, dynamic_shapes=shapes)
         torch.export.save(program, out)
         return {}
