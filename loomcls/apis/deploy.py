@@ -22,7 +22,9 @@ from loomcls.models.classifiers import ImageClassifier
 from loomcls.models.data_preprocessor import ClsDataPreprocessor
 from loomcls.models.heads import ClsHead, MultiLabelClsHead
 from loomcls.structures import DataSample
+from loomcv.config import Config
 from loomcv.export import ExportedModel, ExportSpec, load_sidecar, register_export_spec
+from loomcv.registry import init_default_scope
 from .model import load_config
 
 BACKENDS = ("onnxruntime", "torchscript", "torch-export")
@@ -67,7 +69,8 @@ class DeployedClassifier(nn.Module):
     """An exported classifier that stands in for the PyTorch model at inference.
 
     ``DeployedClassifier('lenet5_1xb64_digits', 'lenet.onnx')`` reads
-    ``lenet.onnx.json`` beside the file; ``backend`` is 'onnxruntime',
+    ``lenet.onnx.json`` beside the file; ``config`` gives the test pipeline
+    (None: the one recorded in that JSON); ``backend`` is 'onnxruntime',
     'torchscript' or 'torch-export' (default: the one the export names).
     Pass it to :func:`~loomcls.apis.inference_model` or
     :class:`~loomcls.apis.ImageClassificationInferencer` like a model.
@@ -77,11 +80,17 @@ class DeployedClassifier(nn.Module):
         super().__init__()
         if backend is not None and backend not in BACKENDS:
             raise ValueError(f"DeployedClassifier: backend must be one of {BACKENDS}, got {backend!r}")
-        self.cfg = load_config(config)
         self.meta = load_sidecar(model_file)
         if self.meta.get("task") != "classification":
             raise ValueError(f"DeployedClassifier: {os.fspath(model_file)!r} was exported from a "
                              f"{self.meta.get('model_type')} ({self.meta.get('task') or 'no task'}), not a classifier")
+        if "preprocess" not in self.meta:
+            raise ValueError(f"DeployedClassifier: the sidecar of {os.fspath(model_file)!r} has no preprocessing; "
+                             "export with `loomcv export`, or export_model(..., cfg=config)")
+        # without a config, the test pipeline the export recorded
+        self.cfg = load_config(config) if config is not None else Config(dict(
+            default_scope="loomcls", test_dataloader=dict(dataset=dict(pipeline=self.meta["preprocess"]["pipeline"]))))
+        init_default_scope(self.cfg.get("default_scope", "loomcls"))
         if backend is not None and backend != self.meta["backend"]:
             raise ValueError(f"DeployedClassifier: {os.fspath(model_file)!r} was exported as "
                              f"{self.meta['format']!r}, which backend {self.meta['backend']!r} runs, not {backend!r}")
@@ -135,5 +144,5 @@ class DeployedClassifier(nn.Module):
 
 def init_deployed_model(config, model_file: str, backend: Optional[str] = None,
                         device: str = "cpu") -> DeployedClassifier:
-    """The exported ``model_file`` ready for :func:`~loomcls.apis.inference_model`, as init_model is for a checkpoint."""
+    """The exported ``model_file`` ready for :func:`~loomcls.apis.inference_model`, as init_model gives a checkpoint."""
     return DeployedClassifier(config, model_file, backend=backend, device=device)

@@ -110,7 +110,11 @@ def _refuse_data_dependent_bool():
     original = torch.Tensor.__bool__
 
     def checked_bool(self):
-        if torch._C._get_tracing_state() is not None and _depends_on_values(self):
+        try:
+            refuse = torch._C._get_tracing_state() is not None and _depends_on_values(self)
+        except Exception:  # noqa: BLE001 - tracer internals changed: fall back to torch's own behaviour
+            refuse = False
+        if refuse:
             raise DataDependentBranch("data-dependent Python control flow: a tensor computed from the "
                                       "input's values is used as a Python bool")
         return original(self)

@@ -33,5 +33,6 @@ def test_export_page_examples_run_and_bare_script_matches_infer(tmp_path, monkey
     infer = dict(line.split(": ", 1) for line in capsys.readouterr().out.splitlines() if line.endswith(")"))
     assert set(bare) == set(infer) == set(pngs)
     for path in pngs:
-        (name, score), (name2, score2) = (re.match(r"(\S+) \(([\d.]+)\)", x).groups() for x in (bare[path], infer[path]))
+        (name, score), (name2, score2) = (re.match(r"(\S+) \(([\d.]+)\)", line).groups()
+                                          for line in (bare[path], infer[path]))
         assert name == name2 and abs(float(score) - float(score2)) <= 2e-4

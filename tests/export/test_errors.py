@@ -111,7 +111,8 @@ def test_missing_onnxruntime_names_the_extra(lenet_ckpt, digit_pngs, tmp_path):
     # an ONNX file (and sidecar) made while onnxruntime is there, for the infer half
     out = str(tmp_path / "lenet.onnx")
     from loomcls.apis import init_model
-    export_model(init_model("lenet5_1xb64_digits", str(lenet_ckpt)), "onnx", out, (1, 32, 32))
+    model = init_model("lenet5_1xb64_digits", str(lenet_ckpt))
+    export_model(model, "onnx", out, (1, 32, 32), cfg=model.cfg, dataset_meta=model.dataset_meta)
     code = MISSING_ORT.format(ckpt=str(lenet_ckpt), new=str(tmp_path / "new.onnx"), existing=out,
                               png=digit_pngs[0], ts=str(tmp_path / "lenet.pt"))
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,

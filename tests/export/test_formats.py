@@ -141,3 +141,15 @@ def test_frozen_batch_size_fails_the_check_with_a_hint(tmp_path):
         export_model(LoopsOverBatch(), "torch-export", str(tmp_path / "loop.pt2"), (1, 4, 4), dynamic_batch=True)
     result = export_model(LoopsOverBatch(), "torch-export", str(tmp_path / "loop.pt2"), (1, 4, 4), batch=2)
     assert result.comparison.ok and result.batches == [2]
+
+
+def test_onnx_dynamo_exporter(lenet_ckpt, tmp_path):
+    pytest.importorskip("onnxscript", reason="the dynamo ONNX exporter needs onnxscript (not in the onnx extra)")
+    out = tmp_path / "lenet_dynamo.onnx"
+    assert main(["export", "lenet5_1xb64_digits", str(lenet_ckpt), "--out", str(out), "--onnx-exporter", "dynamo",
+                 "--dynamic-batch"]) == 0
+    meta = json.loads((tmp_path / "lenet_dynamo.onnx.json").read_text())
+    assert meta["exporter"] == "dynamo" and meta["opset"] == 18 and meta["check"]["passed"]
+    x = torch.randn(4, 1, 32, 32)
+    np.testing.assert_allclose(ExportedModel(str(out))(x)[0], pytorch_scores("lenet5_1xb64_digits", lenet_ckpt, x),
+                               atol=1e-5)

@@ -1,6 +1,7 @@
 """`loomcv infer --backend onnxruntime|torchscript` and DeployedClassifier give the PyTorch model's answers."""
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -62,6 +63,10 @@ def test_api_deployed_classifier_on_arrays_and_paths(exports, lenet_ckpt, digit_
     assert [r["pred_label"] for r in ours] == [r["pred_label"] for r in theirs]
     np.testing.assert_allclose(np.stack([r["pred_scores"] for r in ours]),
                                np.stack([r["pred_scores"] for r in theirs]), atol=1e-5)
+    # without a config, the test pipeline recorded in the sidecar
+    bare = ImageClassificationInferencer(DeployedClassifier(None, exports["onnxruntime"]))(list(images[:12]))
+    np.testing.assert_allclose(np.stack([r["pred_scores"] for r in bare]),
+                               np.stack([r["pred_scores"] for r in ours]), atol=1e-6)
     # a batch-1 TorchScript export takes batches one image at a time
     scripted = DeployedClassifier("lenet5_1xb64_digits", exports["torchscript"])
     for path in digit_pngs[:3]:
@@ -72,11 +77,11 @@ def test_api_deployed_classifier_on_arrays_and_paths(exports, lenet_ckpt, digit_
 
 def test_deployed_classifier_errors(exports, tmp_path):
     from loomcls.apis import DeployedClassifier
-    with pytest.raises(ValueError, match=r"was exported as 'onnx', which backend 'onnxruntime' runs, not 'torchscript'"):
+    with pytest.raises(ValueError, match=r"exported as 'onnx', which backend 'onnxruntime' runs, not 'torchscript'"):
         DeployedClassifier("lenet5_1xb64_digits", exports["onnxruntime"], backend="torchscript")
     with pytest.raises(ValueError, match=r"backend must be one of \('onnxruntime', 'torchscript', 'torch-export'\)"):
         DeployedClassifier("lenet5_1xb64_digits", exports["onnxruntime"], backend="tensorrt")
     lone = tmp_path / "lone.onnx"
-    lone.write_bytes(open(exports["onnxruntime"], "rb").read())
+    lone.write_bytes(Path(exports["onnxruntime"]).read_bytes())
     with pytest.raises(FileNotFoundError, match=r"lone.onnx.json' is missing.*loomcv export"):
         DeployedClassifier("lenet5_1xb64_digits", str(lone))
