@@ -38,6 +38,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override settings, e.g. model.head.num_classes=3")
 
 
+def checkpoint_dataset_meta(meta: dict, cfg) -> dict:
+    """The class names and other dataset meta: the checkpoint's (MMEngine's ``dataset_meta``, MMCV 1.x's
+    ``CLASSES``), else the metainfo of the config's test dataset class."""
+    if meta.get("dataset_meta"):
+        return dict(meta["dataset_meta"])
+    if meta.get("CLASSES"):
+        return {"classes": tuple(meta["CLASSES"])}
+    from loomcv.registry import DATASETS, DefaultScope
+    dataset = ((cfg.get("test_dataloader") or cfg.get("val_dataloader") or {}).get("dataset")) or {}
+    classes = (dataset.get("metainfo") or {}).get("classes")
+    if not classes and dataset.get("type"):
+        with DefaultScope.overwrite_default_scope(cfg.get("default_scope", "loomcv")):
+            try:
+                classes = getattr(DATASETS.get(dataset["type"]), "METAINFO", {}).get("classes")
+            except KeyError:
+                classes = None
+    return {"classes": tuple(classes)} if classes else {}
+
+
 def run(args: argparse.Namespace) -> int:
     from loomcv.cli.get_flops import build_model, in_channels, input_shape, pipeline_size
     from loomcv.checkpoint import load_checkpoint
@@ -54,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         cfg.merge_from_dict(args.cfg_options)
     model = build_model(cfg)
     ckpt = load_checkpoint(model, args.checkpoint, map_location="cpu", strict=True)  # no half-loaded exports
-    dataset_meta = dict((ckpt.get("meta") or {}).get("dataset_meta") or {})
+    dataset_meta = checkpoint_dataset_meta(ckpt.get("meta") or {}, cfg)
     model.dataset_meta = dataset_meta
     h, w = input_shape(args.shape or pipeline_size(cfg))
     out = args.out or osp.splitext(args.checkpoint)[0] + fmt.suffix

@@ -196,14 +196,29 @@ def record_inputs(root: nn.Module, example) -> Dict[int, tuple]:
     return calls
 
 
+def failure_kind(err: BaseException) -> Optional[str]:
+    """The kind of an export failure when it can be told ('aten::grid_sampler', 'data-dependent'...), else None."""
+    joined = "\n".join(f"{type(e).__name__}: {e}" for e in _chain(err))
+    if any(key in joined for key in DATA_DEPENDENT):
+        return "data-dependent"
+    if "Constraints violated" in joined:
+        return "constraints"
+    match = re.search(r"operator '([\w:.]+)'", joined)
+    return match.group(1) if match else None
+
+
 def bisect_modules(root: nn.Module, example, try_export: Callable[[nn.Module, tuple], None],
+                   original: Optional[BaseException] = None,
                    max_tries: int = 200) -> Optional[Tuple[str, nn.Module, BaseException]]:
     """The deepest submodule that fails to export on its own, with its error, or None.
 
     Walks down from ``root``: the first child that fails is entered; a module
-    none of whose children fail is the culprit.
+    none of whose children fail is the culprit. When the ``original`` error's
+    kind is known, a child failing for another reason (exported alone, a
+    submodule may fail differently) is not taken for the culprit.
     """
     calls = record_inputs(root, example)
+    kind = failure_kind(original) if original is not None else None
     tries = [0]
 
     def descend(module: nn.Module, prefix: str):
@@ -214,8 +229,9 @@ def bisect_modules(root: nn.Module, example, try_export: Callable[[nn.Module, tu
             tries[0] += 1
             try:
                 try_export(child, args)
-            except Exception as err:  # noqa: BLE001 - any failure marks the culprit's branch
-                return descend(child, f"{prefix}{name}.") or (f"{prefix}{name}", child, err)
+            except Exception as err:  # noqa: BLE001 - a failure of the same kind marks the culprit's branch
+                if kind is None or failure_kind(err) == kind:
+                    return descend(child, f"{prefix}{name}.") or (f"{prefix}{name}", child, err)
         return None
 
     return descend(root, "")

@@ -65,7 +65,7 @@ def _export_or_explain(fmt: ExportFormat, module: nn.Module, example: torch.Tens
                     fmt.export(child, args, os.path.join(tmp, "part" + fmt.suffix),
                                output_names=_output_names(child, args), dynamic_batch=dynamic_batch, opset=opset)
 
-        hit = bisect_modules(module, example, try_alone)
+        hit = bisect_modules(module, example, try_alone, original=err)
         if hit is not None:
             name, culprit, child_err = hit
             raise ExportError(describe(module, name, culprit, "", child_err, what)) from err

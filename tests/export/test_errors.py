@@ -1,5 +1,6 @@
 """Unexportable models get one sentence naming the module and the operation; a missing extra is named."""
 
+import json
 import os
 import subprocess
 import sys
@@ -101,9 +102,9 @@ import sys
 sys.modules["onnxruntime"] = None  # as if the extra were not installed
 from loomcv.cli.main import main
 print("export rc", main(["export", "lenet5_1xb64_digits", {ckpt!r}, "--format", "onnx", "--out", {new!r}]))
-print("infer rc", main(["infer", "lenet5_1xb64_digits", {existing!r}, {png!r}, "--backend", "onnxruntime"]))
 print("torchscript rc", main(["export", "lenet5_1xb64_digits", {ckpt!r}, "--format", "torchscript",
                              "--out", {ts!r}]))
+print("infer rc", main(["infer", "lenet5_1xb64_digits", {existing!r}, {png!r}, "--backend", "onnxruntime"]))
 """
 
 
@@ -124,3 +125,6 @@ def test_missing_onnxruntime_names_the_extra(lenet_ckpt, digit_pngs, tmp_path):
     for line in errors:
         assert "onnxruntime" in line and "pip install 'loomcv[onnx]'" in line
     assert not (tmp_path / "new.onnx").exists()  # refused before exporting anything
+    # in a fresh process, loomcv found loomcls' export spec by itself (softmax in the graph)
+    meta = json.loads((tmp_path / "lenet.pt.json").read_text())
+    assert meta["task"] == "classification" and meta["postprocess"]["activation"] == "softmax"

@@ -153,3 +153,13 @@ def test_onnx_dynamo_exporter(lenet_ckpt, tmp_path):
     x = torch.randn(4, 1, 32, 32)
     np.testing.assert_allclose(ExportedModel(str(out))(x)[0], pytorch_scores("lenet5_1xb64_digits", lenet_ckpt, x),
                                atol=1e-5)
+
+
+def test_class_names_without_dataset_meta(lenet_ckpt, tmp_path):
+    """Older checkpoints: MMCV 1.x's meta['CLASSES'], else the config's data set class."""
+    ckpt = torch.load(lenet_ckpt, weights_only=True)
+    for meta, expected in ((dict(CLASSES=["a", "b"] * 5), ["a", "b"] * 5), ({}, [str(i) for i in range(10)])):
+        path = tmp_path / "old.pth"
+        torch.save(dict(meta=meta, state_dict=ckpt["state_dict"]), path)
+        assert main(["export", "lenet5_1xb64_digits", str(path), "--format", "torchscript"]) == 0
+        assert json.loads((tmp_path / "old.pt.json").read_text())["classes"] == expected
