@@ -31,17 +31,16 @@ class ExportError(RuntimeError):
 
 
 @contextlib.contextmanager
-def quiet(verbose: bool = False, traced: bool = False) -> Iterator[List[str]]:
-    """Silence an exporter's prints, logs and warnings; yields a list that gets the captured text.
+def quiet(verbose: bool = False, traced: bool = False) -> Iterator[None]:
+    """Silence an exporter's prints (Python's and C++'s), torch's logs and warnings; ``verbose`` keeps the prints.
 
-    With ``traced``, a tensor turned into a Python bool (which a tracer would
-    bake into the graph as a constant) raises instead of warning.
+    With ``traced``, a tensor computed from the input's values turned into a
+    Python bool (which a tracer would freeze into the graph) raises instead.
     """
-    captured: List[str] = []
     with warnings.catch_warnings(), (_refuse_data_dependent_bool() if traced else contextlib.nullcontext()):
         warnings.simplefilter("ignore")
         if verbose:
-            yield captured
+            yield
             return
         loggers = [logging.getLogger("torch")] + [
             logging.getLogger(n) for n in list(logging.root.manager.loggerDict) if n.startswith("torch")]
@@ -56,7 +55,7 @@ def quiet(verbose: bool = False, traced: bool = False) -> Iterator[List[str]]:
                 os.dup2(sink.fileno(), 1)
                 os.dup2(sink.fileno(), 2)
                 with contextlib.redirect_stdout(_TextSink(sink)), contextlib.redirect_stderr(_TextSink(sink)):
-                    yield captured
+                    yield
             finally:
                 sys.stdout.flush()
                 sys.stderr.flush()
@@ -66,8 +65,6 @@ def quiet(verbose: bool = False, traced: bool = False) -> Iterator[List[str]]:
                     os.close(fd)
                 for lg, level in zip(loggers, levels):
                     lg.setLevel(level)
-                sink.seek(0)
-                captured.append(sink.read().decode("utf-8", "replace"))
 
 
 class DataDependentBranch(RuntimeError):
@@ -252,7 +249,10 @@ def operation(err: BaseException) -> str:
     if "Constraints violated" in joined and fixed:
         return (f"the code fixes the batch size to {fixed.group(1)} (a Python loop or int over the batch "
                 "dimension), so it cannot be dynamic: export without --dynamic-batch")
-    match = re.search(r"operator '([\w:.]+)'", joined) or re.search(r"\b(aten(?:::|\.)\w+(?:\.\w+)?)", joined)
+    match = re.search(r"operator '([\w:.]+)'", joined)
+    if match is None and re.search(r"not supported|unsupported|no (?:symbolic|decomposition|translation)", joined,
+                                   flags=re.I):
+        match = re.search(r"\b(aten(?:::|\.)\w+(?:\.\w+)?)", joined)
     first = next((line.strip() for line in str(err).splitlines() if line.strip()), type(err).__name__)
     first = first if len(first) <= 300 else first[:297] + "..."
     return f"unsupported operation {match.group(1)!r} ({first})" if match else f"{type(err).__name__}: {first}"
