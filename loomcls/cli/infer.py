@@ -15,14 +15,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out-dir", help="save each image with its prediction drawn (UniversalVisualizer) "
                         "as PNG here")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--backend", default="pytorch",
+                        choices=("pytorch", "onnxruntime", "torchscript", "torch-export"),
+                        help="run the checkpoint (pytorch), or a model exported by `loomcv export` given in "
+                             "its place, with this runtime")
 
 
 def run(args: argparse.Namespace) -> int:
     import numpy as np
     from loomcls.apis import ImageClassificationInferencer, show_result
-    from loomcls.apis.model import resolve_infer_inputs
-    config, checkpoint, args.images = resolve_infer_inputs(args.config, args.checkpoint, args.images)
-    inferencer = ImageClassificationInferencer(config, pretrained=checkpoint, device=args.device)
+    if args.backend == "pytorch":
+        from loomcls.apis.model import resolve_infer_inputs
+        config, checkpoint, args.images = resolve_infer_inputs(args.config, args.checkpoint, args.images)
+        inferencer = ImageClassificationInferencer(config, pretrained=checkpoint, device=args.device)
+    else:
+        from loomcls.apis import init_deployed_model
+        inferencer = ImageClassificationInferencer(
+            init_deployed_model(args.config, args.checkpoint, backend=args.backend, device=args.device))
     classes = inferencer.classes
     if args.topk < 1:
         raise ValueError(f"--topk must be >= 1, got {args.topk}")
