@@ -63,7 +63,8 @@ def resolve_model(model, pretrained: Pretrained = False) -> Tuple[Config, Option
         if not default:
             what = f"model {info.name!r}" if info is not None else "the config"
             warnings.warn(f"{what} has no published weights (no Weights in the model index, no load_from); "
-                          "the model keeps its initial weights. Pass pretrained=PATH to load a checkpoint.")
+                          "the model keeps its initial weights. Pass pretrained=PATH to load a checkpoint.",
+                          stacklevel=2)
         checkpoint = default or None
     elif pretrained in (False, None):
         checkpoint = None

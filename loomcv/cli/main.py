@@ -27,7 +27,8 @@ COMMANDS = {
                      "plot logged curves of runs (plot-curve) or their iteration times (cal-train-time)"),
     "verify-dataset": ("loomcv.cli.verify_dataset",
                        "run every sample of a config's dataset through its pipeline and list the broken ones"),
-    "export": ("loomcv.cli.export", "export a checkpoint to ONNX, TorchScript or torch.export, checked against PyTorch"),
+    "export": ("loomcv.cli.export",
+               "export a checkpoint to ONNX, TorchScript or torch.export, checked against PyTorch"),
 }
 
 

@@ -226,7 +226,7 @@ class BaseDataset:
         except Exception as err:
             source = sample_source(self.get_data_info(idx), idx)
             if self.broken_samples is None:
-                raise explain(err, type(self).__name__, idx, source)
+                raise explain(err, type(self).__name__, idx, source)  # noqa: B904  (the same error, annotated)
             self.broken_samples.record(idx, source, err)
             return None
 

@@ -15,7 +15,6 @@ import warnings
 from typing import Any, Dict, List, Tuple
 
 from loomcv.config.config_dict import Path
-from loomcv.errors import ConfigError
 from loomcv.registry.toolbox import toolbox_of_model
 
 from .pipelines import legacy_error, translate_pipeline

@@ -27,7 +27,8 @@ class EMAHook(BaseEMAHook):
                          begin_epoch=begin_epoch, **kwargs)
         if not evaluate_on_ema and not evaluate_on_origin:
             warnings.warn("EMAHook: evaluate_on_ema=False and evaluate_on_origin=False; evaluating on the "
-                          "trained weights (to skip validation, change train_cfg.val_interval)", UserWarning)
+                          "trained weights (to skip validation, change train_cfg.val_interval)", UserWarning,
+                          stacklevel=2)
             evaluate_on_origin = True
         self.evaluate_on_ema = bool(evaluate_on_ema)
         self.evaluate_on_origin = bool(evaluate_on_origin)
