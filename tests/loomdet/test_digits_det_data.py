@@ -23,7 +23,7 @@ def test_same_seed_same_images_and_boxes_other_seed_others():
     c_imgs, c_coco = generate_digits_det("train", num_images=6, seed=4)
     assert a_coco == b_coco and all(np.array_equal(x, y) for x, y in zip(a_imgs, b_imgs))
     assert a_coco["annotations"] != c_coco["annotations"]
-    v_imgs, v_coco = generate_digits_det("val", num_images=6, seed=3)
+    v_imgs, _ = generate_digits_det("val", num_images=6, seed=3)
     assert not np.array_equal(a_imgs[0], v_imgs[0])
 
 
