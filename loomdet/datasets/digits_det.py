@@ -103,8 +103,8 @@ def _rle(mask: np.ndarray, box: Tuple[int, int, int, int], height: int, width: i
 
 
 def generate_digits_det(split: str = "train", num_images: Optional[int] = None,
-                        img_size: Union[int, Sequence[int]] = 128, num_digits: Sequence[int] = (2, 5), scale_range: Sequence[float] = (1.5, 4.0),
-                        seed: int = 0) -> Tuple[List[np.ndarray], dict]:
+                        img_size: Union[int, Sequence[int]] = 128, num_digits: Sequence[int] = (2, 5),
+                        scale_range: Sequence[float] = (1.5, 4.0), seed: int = 0) -> Tuple[List[np.ndarray], dict]:
     """The canvases of ``split`` and their COCO dict (categories '0'..'9', ids 1..10; masks as RLE).
 
     Each annotation also carries ``digit_index``, the source digit's index in
