@@ -233,3 +233,44 @@ def test_load_image_from_ndarray_and_scope_lookup():
     assert out["img_path"] is None and out["img_shape"] == (7, 9) and out["ori_shape"] == (7, 9)
     with pytest.raises(TypeError, match="numpy array"):
         TRANSFORMS.build(dict(type="LoadImageFromNDArray"))(dict(img="x.png"))
+
+
+# ---------------------------------------------------------------- RandomAffine
+def test_random_affine_identity_keeps_image_and_boxes():
+    res = results_with_boxes()
+    res.pop("gt_masks")
+    img, boxes = res["img"].copy(), res["gt_bboxes"].copy()
+    t = build(dict(type="RandomAffine", max_rotate_degree=0, max_translate_ratio=0, scaling_ratio_range=(1, 1),
+                   max_shear_degree=0))
+    out = t(res)
+    np.testing.assert_array_equal(out["img"], img)
+    np.testing.assert_allclose(out["gt_bboxes"], boxes)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_affine_boxes_follow_the_warped_pixels(seed):
+    np.random.seed(seed)
+    img = np.zeros((120, 160, 3), np.uint8)
+    img[40:70, 50:110] = 255
+    res = dict(img=img, gt_bboxes=np.array([[50, 40, 110, 70]], np.float32), gt_bboxes_labels=np.array([4]),
+               gt_ignore_flags=np.array([False]))
+    t = build(dict(type="RandomAffine", max_rotate_degree=15, scaling_ratio_range=(0.8, 1.2), border_val=(0, 0, 0)))
+    out = t(res)
+    ys, xs = np.nonzero(out["img"][..., 0] > 127)
+    warped = np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], np.float32)
+    assert out["img_shape"] == (120, 160) and out["gt_bboxes_labels"].tolist() == [4]
+    np.testing.assert_allclose(out["gt_bboxes"][0], warped, atol=2.0)
+
+
+def test_random_affine_drops_boxes_that_leave_the_output_and_refuses_masks():
+    res = results_with_boxes()
+    res.pop("gt_masks")
+    t = build(dict(type="RandomAffine", max_rotate_degree=0, max_translate_ratio=0, scaling_ratio_range=(1, 1),
+                   max_shear_degree=0, border=(-10, -20)))  # output 40 x 40: the top-left corner
+    out = t(res)
+    assert out["img"].shape[:2] == (40, 40)
+    # boxes starting right of x = 40 or below y = 40 are gone, with their labels and flags
+    assert out["gt_bboxes_labels"].tolist() == [0, 1, 3] and out["gt_ignore_flags"].tolist() == [False] * 3
+    np.testing.assert_array_equal(out["gt_bboxes"][1], [30, 10, 40, 40])
+    with pytest.raises(NotImplementedError, match="boxes only"):
+        t(results_with_boxes())

@@ -6,9 +6,9 @@ registry.
 """
 
 from .formatting import PackDetInputs
-from .geometric import Expand, MinIoURandomCrop
+from .geometric import Expand, MinIoURandomCrop, RandomAffine
 from .loading import LoadImageFromNDArray
 from .photometric import PhotoMetricDistortion, YOLOXHSVRandomAug
 
-__all__ = ["PackDetInputs", "Expand", "MinIoURandomCrop", "LoadImageFromNDArray", "PhotoMetricDistortion",
-           "YOLOXHSVRandomAug"]
+__all__ = ["PackDetInputs", "Expand", "MinIoURandomCrop", "RandomAffine", "LoadImageFromNDArray",
+           "PhotoMetricDistortion", "YOLOXHSVRandomAug"]

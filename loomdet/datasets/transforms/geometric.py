@@ -1,8 +1,10 @@
-"""SSD's geometric augmentations (MMDetection's Expand and MinIoURandomCrop): they move
-the image together with its boxes, masks and segmentation map."""
+"""Geometric augmentations of MMDetection: SSD's Expand and MinIoURandomCrop, YOLOX's
+RandomAffine. They move the image together with its boxes (and masks, segmentation map)."""
 
+import math
 from typing import Dict, Sequence, Tuple
 
+import cv2
 import numpy as np
 
 from loomcv.transforms import BaseTransform, cache_randomness
@@ -198,3 +200,95 @@ class MinIoURandomCrop(BaseTransform):
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(min_ious={self.min_ious}, min_crop_size={self.min_crop_size}, "
                 f"bbox_clip_border={self.bbox_clip_border})")
+
+
+def project_boxes(boxes: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """The axis-aligned boxes around each box's four corners mapped by the 3x3 ``matrix``."""
+    x1, y1, x2, y2 = boxes.T
+    corners = np.stack([np.stack([x1, y1], -1), np.stack([x2, y1], -1), np.stack([x1, y2], -1),
+                        np.stack([x2, y2], -1)], axis=1)  # (N, 4, 2)
+    homogeneous = np.concatenate([corners, np.ones_like(corners[..., :1])], axis=-1) @ matrix.T
+    points = homogeneous[..., :2] / homogeneous[..., 2:3]
+    return np.concatenate([points.min(axis=1), points.max(axis=1)], axis=-1).astype(np.float32)
+
+
+@TRANSFORMS.register_module()
+class RandomAffine(BaseTransform):
+    """YOLOX's random affine warp: scale, rotate (about the origin), shear, then translate,
+    each drawn uniformly from its range; the output is the input size grown by ``border``
+    on each side (MMDetection passes a negative border after Mosaic).
+
+    Each box becomes the box around its warped corners, clipped to the output with
+    ``bbox_clip_border``; boxes left outside the output are dropped with their labels
+    and ignore flags. Masks are not supported (as in MMDetection).
+
+    Args:
+        max_rotate_degree: rotation drawn from [-max, max] degrees.
+        max_translate_ratio: shift drawn from [-max, max] times the output width / height.
+        scaling_ratio_range: (min, max) scale factor, min > 0.
+        max_shear_degree: x and y shear drawn from [-max, max] degrees.
+        border: (height, width) pixels added on each side of the output (negative: removed).
+        border_val: fill of the pixels that come from outside the image.
+        bbox_clip_border: clip the warped boxes to the output.
+
+    Required Keys: img, gt_bboxes (optional), gt_bboxes_labels (optional), gt_ignore_flags (optional)
+    Modified Keys: img, img_shape, gt_bboxes, gt_bboxes_labels, gt_ignore_flags
+    Added Keys: none
+    """
+
+    def __init__(self, max_rotate_degree: float = 10.0, max_translate_ratio: float = 0.1,
+                 scaling_ratio_range: Tuple[float, float] = (0.5, 1.5), max_shear_degree: float = 2.0,
+                 border: Tuple[int, int] = (0, 0), border_val: Tuple[int, int, int] = (114, 114, 114),
+                 bbox_clip_border: bool = True):
+        check(isinstance(max_translate_ratio, (int, float)) and 0 <= max_translate_ratio <= 1, self,
+              f"max_translate_ratio must be in [0, 1], got {max_translate_ratio!r}")
+        low, _ = check_range(self, "scaling_ratio_range", scaling_ratio_range, low=0)
+        check(low > 0, self, f"scaling_ratio_range must be above 0, got {scaling_ratio_range!r}")
+        check(isinstance(border, (list, tuple)) and len(border) == 2, self,
+              f"border must be a (height, width) pair of pixels, got {border!r}")
+        self.max_rotate_degree = max_rotate_degree
+        self.max_translate_ratio = max_translate_ratio
+        self.scaling_ratio_range = scaling_ratio_range
+        self.max_shear_degree = max_shear_degree
+        self.border = border
+        self.border_val = border_val
+        self.bbox_clip_border = bbox_clip_border
+
+    @cache_randomness
+    def _get_random_homography_matrix(self, height: int, width: int) -> np.ndarray:
+        """translate @ shear @ rotate @ scale, drawn in MMDetection's order."""
+        rotation = math.radians(np.random.uniform(-self.max_rotate_degree, self.max_rotate_degree))
+        scale = np.random.uniform(*self.scaling_ratio_range)
+        shear_x = math.radians(np.random.uniform(-self.max_shear_degree, self.max_shear_degree))
+        shear_y = math.radians(np.random.uniform(-self.max_shear_degree, self.max_shear_degree))
+        shift_x = np.random.uniform(-self.max_translate_ratio, self.max_translate_ratio) * width
+        shift_y = np.random.uniform(-self.max_translate_ratio, self.max_translate_ratio) * height
+        cos, sin = math.cos(rotation), math.sin(rotation)
+        rotate = np.array([[cos, -sin, 0], [sin, cos, 0], [0, 0, 1]], np.float32)
+        scaling = np.diag([scale, scale, 1]).astype(np.float32)
+        shear = np.array([[1, math.tan(shear_x), 0], [math.tan(shear_y), 1, 0], [0, 0, 1]], np.float32)
+        translate = np.array([[1, 0, shift_x], [0, 1, shift_y], [0, 0, 1]], np.float32)
+        return translate @ shear @ rotate @ scaling
+
+    def transform(self, results: Dict) -> Dict:
+        owner = type(self).__name__
+        if results.get("gt_masks") is not None:
+            raise NotImplementedError(f"{owner} moves boxes only; load no masks "
+                                      f"(LoadAnnotations(with_mask=False))")
+        img = results["img"]
+        height = img.shape[0] + self.border[0] * 2
+        width = img.shape[1] + self.border[1] * 2
+        check(height > 0 and width > 0, self,
+              f"border {self.border} leaves no output from a {img.shape[:2]} image", ValueError)
+        matrix = self._get_random_homography_matrix(height, width)
+        results["img"] = cv2.warpPerspective(img, matrix, dsize=(width, height), borderValue=self.border_val)
+        results["img_shape"] = results["img"].shape[:2]
+        if results.get("gt_bboxes") is not None and len(results["gt_bboxes"]):
+            boxes = project_boxes(as_box_array(results["gt_bboxes"], owner), matrix)
+            if self.bbox_clip_border:
+                boxes[:, 0::2] = boxes[:, 0::2].clip(0, width)
+                boxes[:, 1::2] = boxes[:, 1::2].clip(0, height)
+            inside = (boxes[:, 0] < width) & (boxes[:, 1] < height) & (boxes[:, 2] > 0) & (boxes[:, 3] > 0)
+            results["gt_bboxes"] = boxes
+            select_instances(results, inside)
+        return results
