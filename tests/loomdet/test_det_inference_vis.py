@@ -14,13 +14,22 @@ from torch import nn
 import loomdet.registry as det_registry
 from loomcv.config import Config
 from loomcv.model import BaseModel
-from loomcv.registry import Registry
+from loomcv.registry import DefaultScope, Registry
 from loomcv.structures import InstanceData
 from loomdet.apis import inference_detector, init_detector
 from loomdet.structures import DetDataSample
 from loomdet.visualization import DetLocalVisualizer, get_palette
 
 pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(autouse=True)
+def _restore_default_scope():
+    """init_detector and the Runner set loomdet as the process's default scope: undo it for later tests."""
+    before = dict(DefaultScope._instances)
+    yield
+    DefaultScope._instances.clear()
+    DefaultScope._instances.update(before)
 
 #: this file's detectors, in a scope of their own below loomdet's
 TEST_MODELS = Registry("model", parent=det_registry.MODELS, scope="detdata_test")
@@ -164,9 +173,7 @@ def test_det_local_visualizer_draws_gt_and_filtered_predictions_side_by_side(tmp
 
 def test_det_visualization_hook_and_coco_metric_through_the_runner(tmp_path):
     from loomcv.runner import Runner
-    from loomdet.datasets import DigitsDetDataset
-    root = str(tmp_path / "digits")
-    DigitsDetDataset(split="val", num_images=3, img_size=64, data_root=root)
+    root = str(tmp_path / "digits")  # not generated yet: the dataset is built before the metric reads the json
     pipeline = [dict(type="LoadImageFromFile"), dict(type="Resize", scale=(96, 96)),
                 dict(type="PackDetInputs", meta_keys=("img_id", "img_path", "ori_shape", "img_shape",
                                                       "scale_factor", "instances"))]
@@ -179,7 +186,8 @@ def test_det_visualization_hook_and_coco_metric_through_the_runner(tmp_path):
         work_dir=str(tmp_path / "wd"), default_scope="loomdet", model=dict(type="detdata_test.OracleDetector"),
         val_dataloader=loader, val_cfg=dict(), val_evaluator=evaluator,
         test_dataloader=loader, test_cfg=dict(), test_evaluator=evaluator,
-        visualizer=dict(type="DetLocalVisualizer", vis_backends=[dict(type="LocalVisBackend")]),
+        # scoped: the Runner builds its visualizer before it sets default_scope (reported to the engine side)
+        visualizer=dict(type="loomdet.DetLocalVisualizer", vis_backends=[dict(type="LocalVisBackend")]),
         custom_hooks=[dict(type="DetVisualizationHook", draw=True, interval=1, test_out_dir="drawn")]))
     metrics = runner.val()
     assert metrics["coco/bbox_mAP"] == 1.0 and metrics["coco/bbox_mAP_50"] == 1.0
