@@ -13,12 +13,12 @@ from loomcv.registry import root
 RUNNERS = Registry("runner", parent=root.RUNNERS, scope="loomdet")
 RUNNER_CONSTRUCTORS = Registry("runner constructor", parent=root.RUNNER_CONSTRUCTORS, scope="loomdet")
 LOOPS = Registry("loop", parent=root.LOOPS, scope="loomdet")
-HOOKS = Registry("hook", parent=root.HOOKS, scope="loomdet")
+HOOKS = Registry("hook", parent=root.HOOKS, scope="loomdet", locations=["loomdet.engine"])
 LOG_PROCESSORS = Registry("log processor", parent=root.LOG_PROCESSORS, scope="loomdet")
 
-DATASETS = Registry("dataset", parent=root.DATASETS, scope="loomdet")
+DATASETS = Registry("dataset", parent=root.DATASETS, scope="loomdet", locations=["loomdet.datasets"])
 DATA_SAMPLERS = Registry("data sampler", parent=root.DATA_SAMPLERS, scope="loomdet")
-TRANSFORMS = Registry("transform", parent=root.TRANSFORMS, scope="loomdet")
+TRANSFORMS = Registry("transform", parent=root.TRANSFORMS, scope="loomdet", locations=["loomdet.datasets.transforms"])
 
 # detectors, backbones, necks, heads, losses
 MODELS = Registry("model", parent=root.MODELS, scope="loomdet", locations=["loomdet.models"])
@@ -31,10 +31,10 @@ OPTIM_WRAPPER_CONSTRUCTORS = Registry("optim wrapper constructor", parent=root.O
                                       scope="loomdet")
 PARAM_SCHEDULERS = Registry("parameter scheduler", parent=root.PARAM_SCHEDULERS, scope="loomdet")
 
-METRICS = Registry("metric", parent=root.METRICS, scope="loomdet")
+METRICS = Registry("metric", parent=root.METRICS, scope="loomdet", locations=["loomdet.evaluation"])
 EVALUATOR = Registry("evaluator", parent=root.EVALUATOR, scope="loomdet")
 
-VISUALIZERS = Registry("visualizer", parent=root.VISUALIZERS, scope="loomdet")
+VISUALIZERS = Registry("visualizer", parent=root.VISUALIZERS, scope="loomdet", locations=["loomdet.visualization"])
 VISBACKENDS = Registry("vis backend", parent=root.VISBACKENDS, scope="loomdet")
 
 INFERENCERS = Registry("inferencer", parent=root.INFERENCERS, scope="loomdet")

@@ -9,6 +9,10 @@ from loomcv.registry.toolbox import Toolbox
 TOOLBOX = Toolbox(
     scope="loomdet",
     aliases=("mmdet",),
+    commands={
+        "infer": ("loomdet.cli.infer", "detect objects in images with a config and checkpoint; prints and draws "
+                                       "boxes, labels and scores"),
+    },
     # the detectors of MMDetection 2.x-era (MMCV 1.x) configs this toolbox runs
     legacy_model_types=("RetinaNet", "YOLOV3", "FCOS"),
 )

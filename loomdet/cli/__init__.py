@@ -1,0 +1,1 @@
+"""loomdet's sub-commands of ``loomcv`` (declared in :mod:`loomdet.toolbox`)."""

@@ -1,0 +1,5 @@
+"""Detection hooks, registered in loomdet's HOOKS."""
+
+from .visualization_hook import DetVisualizationHook
+
+__all__ = ["DetVisualizationHook"]

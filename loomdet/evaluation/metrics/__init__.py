@@ -1,0 +1,5 @@
+"""Detection metrics, registered in loomdet's METRICS."""
+
+from .coco_metric import CocoMetric
+
+__all__ = ["CocoMetric"]
