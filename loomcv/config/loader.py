@@ -351,8 +351,13 @@ def _substitute_refs(value: Any, base: Dict[str, Any], path: str) -> Any:
     return value
 
 
+#: OpenMMLab's model-index files live beside the configs but are not configs
+MODEL_INDEX_FILES = ("metafile.yml", "model-index.yml")
+
+
 def shipped_configs() -> List[Tuple[str, str]]:
-    """``(path relative to its configs folder, full path)`` of every shipped config, bases excluded.
+    """``(path relative to its configs folder, full path)`` of every shipped config, bases and
+    model-index files excluded.
 
     The configs of every declared toolbox (:mod:`loomcv.registry.toolbox`).
     """
@@ -364,7 +369,7 @@ def shipped_configs() -> List[Tuple[str, str]]:
             if "_base_" in osp.relpath(folder, root).split(os.sep):
                 continue
             configs += [(osp.relpath(osp.join(folder, f), root), osp.join(folder, f))
-                        for f in files if f.endswith(SUFFIXES)]
+                        for f in files if f.endswith(SUFFIXES) and f not in MODEL_INDEX_FILES]
     return sorted(configs)
 
 

@@ -24,6 +24,8 @@ def test_every_shipped_config_is_indexed_with_mmpretrain_names_and_urls():
     indexed = {ModelHub.info(name).config for name in list_models()}
     assert configs <= indexed, sorted(configs - indexed)
     assert all(osp.isfile(path) for path in indexed)
+    from loomcv.config.loader import shipped_configs  # the metafiles are not configs
+    assert not any(path.endswith("metafile.yml") for _, path in shipped_configs())
     info = ModelHub.info("RESNET50_8XB32_IN1K")  # case-insensitive, as MMPretrain's
     assert info.weights == ("https://download.openmmlab.com/mmclassification/v0/resnet/"
                             "resnet50_8xb32_in1k_20210831-ea4938fc.pth")
