@@ -199,16 +199,24 @@ class Registry:
         order.extend(r for r in self._chain() if r not in order)
         return order
 
+    def _specialized_by_default_scope(self) -> bool:
+        """Whether the current default scope names a registry below this one (which then goes first)."""
+        current = DefaultScope.current_scope()
+        if current is None or current == self._scope:
+            return False
+        target = self.find_scope(current)
+        return target is not None and target is not self and self in target._chain()
+
     def get(self, key: str) -> Optional[Any]:
         """The object registered as ``key`` (``'Type'`` or ``'scope.Type'``), or None."""
         if not isinstance(key, str):
             raise TypeError(f"registry keys are str, got {type(key).__name__}: {key!r}")
         self.import_from_locations()
         scope, name = split_scope_key(key)
-        if scope is not None and key in self._module_dict:  # a name registered with a dot in it
+        if key in self._module_dict and (scope is not None or not self._specialized_by_default_scope()):
             return self._module_dict[key]
-        # search_order puts the default scope's registries first (MMEngine builds from the default
-        # scope's registry), so a name that a toolbox overrides resolves to the toolbox's there
+        # the default scope's registry is a descendant of this one: it is searched first (MMEngine builds
+        # from the default scope's registry), so a name a toolbox overrides resolves to the toolbox's there
         for reg in self.search_order(key):
             reg.import_from_locations()
             if name in reg._module_dict:
