@@ -205,9 +205,10 @@ class Registry:
             raise TypeError(f"registry keys are str, got {type(key).__name__}: {key!r}")
         self.import_from_locations()
         current = DefaultScope.current_scope()
-        # the default scope's registry comes first (as MMEngine builds in it): a toolbox's own
-        # EMAHook is found before the root's when the config's default_scope is that toolbox
-        if key in self._module_dict and (current is None or current == self._scope
+        # a root registry looks in the default scope's child first (as MMEngine builds there): a
+        # toolbox's own EMAHook is found before the root's when the config's default_scope is that
+        # toolbox; a child registry keeps its own names first
+        if key in self._module_dict and (self.parent is not None or current is None or current == self._scope
                                          or self.find_scope(current) is None):
             return self._module_dict[key]
         _, name = split_scope_key(key)
