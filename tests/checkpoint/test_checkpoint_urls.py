@@ -120,21 +120,21 @@ def test_mmcls_classifier_checkpoint_gives_its_backbone(hub):
 
 def test_seed_000_cross_library_backbone(hub):
     """``type='mmcls.MobileNetV3'`` with ``checkpoint='mmcls://mobilenet_v3_large'``, as seed 000 writes it."""
-    from loomcls.models import ImageClassifier  # noqa: F401  (registers the classifier)
+    from loomcls.models.backbones import MobileNetV3
     from loomcv.registry import MODELS, init_default_scope
     init_default_scope("loomcv")
-    classifier = MODELS.build(dict(type="loomcls.ImageClassifier",
-                                   backbone=dict(type="MobileNetV3", arch="large"),
-                                   neck=dict(type="GlobalAveragePooling"),
-                                   head=dict(type="LinearClsHead", num_classes=10, in_channels=960)))
+    gen = torch.Generator().manual_seed(2)
+    classifier = OrderedDict((f"backbone.{k}", torch.randn(v.shape, generator=gen) if v.is_floating_point() else v)
+                             for k, v in MobileNetV3(arch="large").state_dict().items())
+    classifier.update({"head.layers.0.fc.weight": torch.randn(1280, 960),       # a StackedLinearClsHead
+                       "head.layers.1.fc.weight": torch.randn(10, 1280)})
     url, _ = resolve("mmcls://mobilenet_v3_large")
-    torch.save(dict(state_dict=classifier.state_dict()), cache_path(url))
+    torch.save(dict(state_dict=classifier), cache_path(url))
     backbone = MODELS.build(dict(type="mmcls.MobileNetV3", arch="large", out_indices=(5, 11, 14),
                                  init_cfg=dict(type="Pretrained", checkpoint="mmcls://mobilenet_v3_large")))
     backbone.init_weights()
-    source = classifier.state_dict()
     for key, value in backbone.state_dict().items():
-        torch.testing.assert_close(value, source[f"backbone.{key}"])
+        torch.testing.assert_close(value, classifier[f"backbone.{key}"])
 
 
 def test_offline_error_names_the_url_and_the_path(hub, monkeypatch):
