@@ -11,6 +11,15 @@ from loomdet.models.backbones import Darknet, MobileNetV2, ResNet
 from loomdet.registry import MODELS
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny models run faster on one thread, and far faster when other processes load the cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def test_darknet_outputs_and_frozen_stages():
     net = Darknet(out_indices=(3, 4, 5))
     with torch.no_grad():
@@ -37,8 +46,8 @@ def test_resnet_is_loomcls_with_mmdet_defaults():
     net.train()
     assert not net.bn1.training  # norm_eval
     # caffe style strides the first 1x1 conv; BN frozen with requires_grad=False
-    caffe = ResNet(depth=50, base_channels=4, num_stages=2, strides=(1, 2), dilations=(1, 1), style="caffe", out_indices=(1,),
-                   norm_cfg=dict(type="BN", requires_grad=False))
+    caffe = ResNet(depth=50, base_channels=4, num_stages=2, strides=(1, 2), dilations=(1, 1), style="caffe",
+                   out_indices=(1,), norm_cfg=dict(type="BN", requires_grad=False))
     assert caffe.layer2[0].conv1.stride == (2, 2) and caffe.layer2[0].conv2.stride == (1, 1)
     assert not caffe.bn1.weight.requires_grad
     with pytest.raises(ValueError, match="deformable"):
