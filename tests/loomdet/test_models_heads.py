@@ -205,3 +205,16 @@ def test_level_helpers():
     assert s.tolist() == pytest.approx([0.9, 0.7]) and labels.tolist() == [1, 0] and idx.tolist() == [0, 2]
     assert kept["p"].tolist() == [10, 12]
     assert len(filter_scores_and_topk(scores, 0.15, -1)[0]) == 4  # topk <= 0 keeps all above the threshold
+
+
+def test_heads_initialize_classifier_biases_at_their_priors():
+    prior_001 = -math.log((1 - 0.01) / 0.01)
+    retina, fcos, yolo = retina_head(), fcos_head(), yolo_head()
+    for head in (retina, fcos, yolo):
+        head.init_weights()
+    torch.testing.assert_close(retina.retina_cls.bias, torch.full_like(retina.retina_cls.bias, prior_001))
+    torch.testing.assert_close(fcos.conv_cls.bias, torch.full_like(fcos.conv_cls.bias, prior_001))
+    assert retina.retina_reg.bias.abs().max() == 0 and retina.cls_convs[0].conv.weight.std() < 0.02
+    bias = yolo.convs_pred[1].bias.reshape(2, 8)  # stride 8: 8 objects per 76x76 cells
+    torch.testing.assert_close(bias[:, 4], torch.full((2,), -math.log((1 - 8 / 76 ** 2) / (8 / 76 ** 2))))
+    torch.testing.assert_close(bias[:, 5:], torch.full((2, 3), prior_001))
