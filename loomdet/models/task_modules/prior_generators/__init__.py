@@ -1,5 +1,6 @@
 """Prior generators: the anchors (or points) a dense head predicts relative to."""
 
-from .anchor_generator import AnchorGenerator
+from .anchor_generator import AnchorGenerator, YOLOAnchorGenerator, anchor_inside_flags
+from .point_generator import MlvlPointGenerator
 
-__all__ = ["AnchorGenerator"]
+__all__ = ["AnchorGenerator", "YOLOAnchorGenerator", "anchor_inside_flags", "MlvlPointGenerator"]

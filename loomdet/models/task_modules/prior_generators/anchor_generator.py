@@ -203,3 +203,89 @@ class AnchorGenerator:
                       center_offset=self.center_offset)
         body = ",\n".join(f"    {k}={v}" for k, v in fields.items())
         return f"{type(self).__name__}(\n{body})"
+
+
+@TASK_UTILS.register_module()
+class YOLOAnchorGenerator(AnchorGenerator):
+    """YOLO's anchors: explicit ``(w, h)`` sizes per level, centered in each cell.
+
+    Args:
+        strides: per level, an int or a ``(w, h)`` pair.
+        base_sizes: per level, a list of ``(w, h)`` anchor sizes (the same
+            number on every level).
+        use_box_type: only False (plain tensors) is supported.
+    """
+
+    def __init__(self, strides: Sequence, base_sizes: Sequence[Sequence], use_box_type: bool = False) -> None:
+        name = type(self).__name__
+        if use_box_type:
+            raise ValueError(f"{name}: use_box_type=True (box-list output) is not supported; anchors are tensors")
+        if len(base_sizes) != len(strides):
+            raise ValueError(f"{name}: base_sizes needs one list of (w, h) per stride ({len(strides)}), "
+                             f"got {len(base_sizes)}")
+        if len({len(sizes) for sizes in base_sizes}) > 1:
+            raise ValueError(f"{name}: every level needs the same number of base sizes, got "
+                             f"{[len(sizes) for sizes in base_sizes]}")
+        self.strides = [_pair(stride) for stride in strides]
+        self.centers = [(stride[0] / 2., stride[1] / 2.) for stride in self.strides]
+        self.base_sizes = [[_pair(size) for size in sizes] for sizes in base_sizes]
+        self.use_box_type = use_box_type
+        self.center_offset = 0.
+        self.base_anchors = self.gen_base_anchors()
+
+    @property
+    def num_levels(self) -> int:
+        return len(self.base_sizes)
+
+    def gen_base_anchors(self) -> List[Tensor]:
+        """The anchors of one cell at the origin, per level."""
+        return [self.gen_single_level_base_anchors(sizes, self.centers[i]) for i, sizes in enumerate(self.base_sizes)]
+
+    def gen_single_level_base_anchors(self, base_sizes_per_level: Sequence[Tuple[float, float]],
+                                      center: Optional[Tuple[float, float]] = None) -> Tensor:
+        """``(len(base_sizes_per_level), 4)`` anchors around ``center``."""
+        x_center, y_center = center
+        return torch.stack([torch.Tensor([x_center - 0.5 * w, y_center - 0.5 * h, x_center + 0.5 * w,
+                                          y_center + 0.5 * h]) for w, h in base_sizes_per_level], dim=0)
+
+    def responsible_flags(self, featmap_sizes: Sequence[Tuple[int, int]], gt_bboxes: Tensor,
+                          device="cuda") -> List[Tensor]:
+        """Per level, ``(h * w * num_base_anchors,)`` uint8: 1 for the anchors of the cells that
+        contain a ground-truth center (the cells responsible for predicting it)."""
+        if len(featmap_sizes) != self.num_levels:
+            raise ValueError(f"{type(self).__name__}.responsible_flags: featmap_sizes needs one (h, w) per level "
+                             f"({self.num_levels}), got {len(featmap_sizes)}")
+        return [self.single_level_responsible_flags(featmap_sizes[i], gt_bboxes, self.strides[i],
+                                                    self.num_base_priors[i], device=device)
+                for i in range(self.num_levels)]
+
+    def single_level_responsible_flags(self, featmap_size: Tuple[int, int], gt_bboxes: Tensor,
+                                       stride: Tuple[int, int], num_base_anchors: int, device="cuda") -> Tensor:
+        """The flags of one level (see :meth:`responsible_flags`)."""
+        feat_h, feat_w = featmap_size
+        gt_cx = ((gt_bboxes[:, 0] + gt_bboxes[:, 2]) * 0.5).to(device)
+        gt_cy = ((gt_bboxes[:, 1] + gt_bboxes[:, 3]) * 0.5).to(device)
+        gt_col = torch.floor(gt_cx / stride[0]).long()
+        gt_row = torch.floor(gt_cy / stride[1]).long()
+        cell_idx = gt_row * feat_w + gt_col
+        responsible = torch.zeros(feat_h * feat_w, dtype=torch.uint8, device=device)
+        responsible[cell_idx] = 1
+        return responsible[:, None].expand(responsible.size(0), num_base_anchors).contiguous().view(-1)
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(strides={self.strides}, base_sizes={self.base_sizes}, "
+                f"num_levels={self.num_levels})")
+
+
+def anchor_inside_flags(flat_anchors: Tensor, valid_flags: Tensor, img_shape: Sequence[int],
+                        allowed_border: int = 0) -> Tensor:
+    """``valid_flags`` restricted to anchors inside the image grown by ``allowed_border`` pixels.
+
+    A negative ``allowed_border`` keeps every valid anchor, however far it
+    reaches outside the image.
+    """
+    img_h, img_w = img_shape[:2]
+    if allowed_border < 0:
+        return valid_flags
+    return (valid_flags & (flat_anchors[:, 0] >= -allowed_border) & (flat_anchors[:, 1] >= -allowed_border)
+            & (flat_anchors[:, 2] < img_w + allowed_border) & (flat_anchors[:, 3] < img_h + allowed_border))
