@@ -8,8 +8,8 @@ from loomcv.registry.toolbox import Toolbox
 
 #: the classification transforms that loomcv.transforms used to hold (kept importable from there)
 _MOVED_TRANSFORMS = (
-    "PackInputs", "RandomResizedCrop", "ResizeEdge", "RandomCrop", "ColorJitter", "Lighting", "RandomErasing",
-    "BaseAugTransform", "AutoAugment", "RandAugment", "AUTOAUG_POLICIES", "RANDAUG_POLICIES", "Shear",
+    "PackInputs", "RandomResizedCrop", "ResizeEdge", "ColorJitter", "Lighting", "RandomErasing", "BaseAugTransform",
+    "AutoAugment", "RandAugment", "AUTOAUG_POLICIES", "RANDAUG_POLICIES", "Shear",
     "Translate", "Rotate", "AutoContrast", "Invert", "Equalize", "Solarize", "SolarizeAdd", "Posterize",
     "Contrast", "ColorTransform", "Brightness", "Sharpness", "Cutout", "GaussianBlur",
 )

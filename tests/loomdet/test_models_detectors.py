@@ -151,7 +151,8 @@ def test_retinanet_and_fcos_modes_on_tiny_inputs(detector):
     img, sample = synthetic([((8, 8, 40, 40), 1)])
     data = model.data_preprocessor(dict(inputs=[img], data_samples=[sample]), True)
     losses = model(**data, mode="loss")
-    assert all(torch.isfinite(v).all() for vals in losses.values() for v in (vals if isinstance(vals, list) else [vals]))
+    values = [v for vals in losses.values() for v in (vals if isinstance(vals, list) else [vals])]
+    assert all(torch.isfinite(v).all() for v in values)
     raw = model(data["inputs"], mode="tensor")
     assert [tuple(t.shape[2:]) for t in raw[0]] == [(8, 8), (4, 4), (2, 2), (1, 1)]
     model.eval()

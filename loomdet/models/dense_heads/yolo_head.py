@@ -187,7 +187,7 @@ class YOLOV3Head(BaseDenseHead):
         pos_and_neg_mask = neg_mask + pos_mask
         pos_mask = pos_mask.unsqueeze(dim=-1)
         if torch.max(pos_and_neg_mask) > 1.:
-            warnings.warn("YOLOV3Head: some priors are both positive and negative")
+            warnings.warn("YOLOV3Head: some priors are both positive and negative", stacklevel=2)
             pos_and_neg_mask = pos_and_neg_mask.clamp(min=0., max=1.)
         loss_cls = self.loss_cls(pred_map[..., 5:], target_map[..., 5:], weight=pos_mask)
         loss_conf = self.loss_conf(pred_map[..., 4], target_map[..., 4], weight=pos_and_neg_mask)
