@@ -69,13 +69,19 @@ model = dict(
         max_per_img=100))
 
 dataset_type = 'DigitsDetDataset'
+data_root = 'data/digits_det/'  # generated on first use, then reused
 # no flips: a mirrored digit is another digit, or none
 train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True),
     dict(type='Resize', scale=input_size, keep_ratio=True),
-    dict(type='PackDetInputs')
+    dict(type='PackDetInputs',
+         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
 ]
 test_pipeline = [
+    dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=input_size, keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True),
     dict(
         type='PackDetInputs',
         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
@@ -85,7 +91,7 @@ train_dataloader = dict(
     batch_size=32,
     num_workers=0,
     sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(type=dataset_type, split='train', pipeline=train_pipeline))
+    dataset=dict(type=dataset_type, data_root=data_root, split='train', pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=64,
     num_workers=0,
@@ -93,12 +99,14 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
+        data_root=data_root,
         split='val',
         test_mode=True,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-val_evaluator = dict(type='CocoMetric', metric='bbox')
+val_evaluator = dict(
+    type='CocoMetric', ann_file=data_root + 'annotations/instances_val.json', metric='bbox')
 test_evaluator = val_evaluator
 
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=12, val_interval=4)
