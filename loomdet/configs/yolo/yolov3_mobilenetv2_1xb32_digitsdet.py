@@ -1,8 +1,8 @@
 # YOLOv3 with a narrow MobileNetV2 (seed 000's model) on the embedded digits
 # detection set: 10 classes, several digits per canvas, no download.
 # Sized to train on 2 CPU cores in about five minutes: 64x64 inputs (the digits
-# are 8x8 bitmaps, larger inputs add no detail), widen_factor 0.25, 32-channel
-# neck and head, anchors fitted to digits of 9 to 40 pixels at that size.
+# are 8x8 bitmaps, larger inputs add no detail), widen_factor 0.5, 48-channel
+# neck and head, anchors for digits of about 12 to 56 pixels at that size.
 _base_ = ['../_base_/default_runtime.py']
 
 input_size = (64, 64)
@@ -17,24 +17,24 @@ model = dict(
     data_preprocessor=data_preprocessor,
     backbone=dict(
         type='MobileNetV2',
-        widen_factor=0.25,
+        widen_factor=0.5,
         out_indices=(2, 4, 6),
         act_cfg=dict(type='LeakyReLU', negative_slope=0.1)),
     neck=dict(
         type='YOLOV3Neck',
         num_scales=3,
-        in_channels=[80, 24, 8],  # layer7, layer5, layer3 at widen_factor 0.25
-        out_channels=[32, 32, 32]),
+        in_channels=[160, 48, 16],  # layer7, layer5, layer3 at widen_factor 0.5
+        out_channels=[48, 48, 48]),
     bbox_head=dict(
         type='YOLOV3Head',
         num_classes=10,
-        in_channels=[32, 32, 32],
-        out_channels=[32, 32, 32],
+        in_channels=[48, 48, 48],
+        out_channels=[48, 48, 48],
         anchor_generator=dict(
             type='YOLOAnchorGenerator',
-            base_sizes=[[(28, 28), (34, 34), (40, 40)],
-                        [(18, 18), (21, 21), (25, 25)],
-                        [(9, 9), (12, 12), (15, 15)]],
+            base_sizes=[[(40, 40), (48, 48), (56, 56)],
+                        [(22, 22), (27, 27), (32, 32)],
+                        [(12, 12), (15, 15), (18, 18)]],
             strides=[32, 16, 8]),
         bbox_coder=dict(type='YOLOBBoxCoder'),
         featmap_strides=[32, 16, 8],
@@ -109,7 +109,7 @@ val_evaluator = dict(
     type='CocoMetric', ann_file=data_root + 'annotations/instances_val.json', metric='bbox')
 test_evaluator = val_evaluator
 
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=12, val_interval=4)
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=12, val_interval=6)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
@@ -119,16 +119,11 @@ optim_wrapper = dict(
     clip_grad=dict(max_norm=35, norm_type=2))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
-    dict(
-        type='CosineAnnealingLR',
-        by_epoch=True,
-        begin=0,
-        end=12,
-        eta_min=0.0001)
+    dict(type='MultiStepLR', by_epoch=True, milestones=[11], gamma=0.1)
 ]
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='CheckpointHook', interval=4))
+    checkpoint=dict(type='CheckpointHook', interval=6))
 randomness = dict(seed=0)
 auto_scale_lr = dict(base_batch_size=32)
