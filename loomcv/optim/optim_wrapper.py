@@ -6,6 +6,10 @@ every n calls; when the run's length is known (``initialize_count_status``)
 the last, shorter window is divided by its real size instead. Nothing here
 reads a tensor back to the host: the gradient norm is kept as a tensor in
 ``last_grad_norm`` and handed to the MessageHub, which stays lazy.
+
+With sharded parameters (FSDP) gradients are DTensors: clipping reduces the
+norm over all shards, and a strategy sets ``optimizer_state_io`` so that
+``state_dict``/``load_state_dict`` gather or shard the optimizer state.
 """
 
 import logging
@@ -66,6 +70,9 @@ class OptimWrapper:
         if clip_grad:
             self._clip_kind, self.clip_grad_kwargs = _check_clip_cfg(clip_grad)
         self.last_grad_norm: Optional[torch.Tensor] = None
+        #: set by a sharding strategy: an object whose ``get(optimizer)``/``set(optimizer, state)``
+        #: replace ``optimizer.state_dict()``/``load_state_dict`` (see FSDPStrategy)
+        self.optimizer_state_io = None
 
     # ------------------------------------------------------------- the update
     def update_params(self, loss: torch.Tensor, step_kwargs: Optional[Dict] = None,
@@ -108,7 +115,10 @@ class OptimWrapper:
         if self._clip_kind == "value":
             nn.utils.clip_grad_value_(params, **self.clip_grad_kwargs)
             return
-        self.last_grad_norm = nn.utils.clip_grad_norm_(params, **self.clip_grad_kwargs).detach()
+        norm = nn.utils.clip_grad_norm_(params, **self.clip_grad_kwargs).detach()
+        if hasattr(norm, "full_tensor"):  # a DTensor over sharded gradients: one all-reduce, no host read
+            norm = norm.full_tensor()
+        self.last_grad_norm = norm
         try:
             from loomcv.logging import MessageHub
         except ImportError:  # pragma: no cover - logging is part of loomcv
@@ -128,12 +138,16 @@ class OptimWrapper:
 
     @contextmanager
     def optim_context(self, model: nn.Module):
-        """Forward + backward context: skips DDP's gradient sync inside an accumulation window."""
-        if self._accumulative_counts > 1 and not self.should_sync() and hasattr(model, "no_sync"):
-            with model.no_sync():
-                yield
-        else:
-            yield
+        """Forward + backward context: skips DDP's (or FSDP's) gradient sync inside an accumulation window."""
+        if self._accumulative_counts > 1:
+            sync = self.should_sync()
+            if hasattr(model, "set_requires_gradient_sync"):  # FSDP2
+                model.set_requires_gradient_sync(sync)
+            elif not sync and hasattr(model, "no_sync"):
+                with model.no_sync():
+                    yield
+                return
+        yield
 
     def initialize_count_status(self, model: nn.Module, init_counts: int, max_counts: int) -> None:
         """Tell the wrapper where training resumes and how long it is (for the last window)."""
@@ -181,11 +195,22 @@ class OptimWrapper:
                 values.append(0)
         return {"momentum": values}
 
+    def _optimizer_state(self) -> dict:
+        io = self.optimizer_state_io
+        return self.optimizer.state_dict() if io is None else io.get(self.optimizer)
+
+    def _load_optimizer_state(self, state: dict) -> None:
+        io = self.optimizer_state_io
+        if io is None:
+            self.optimizer.load_state_dict(state)
+        else:
+            io.set(self.optimizer, state)
+
     def state_dict(self) -> dict:
-        return self.optimizer.state_dict()
+        return self._optimizer_state()
 
     def load_state_dict(self, state_dict: dict) -> None:
-        self.optimizer.load_state_dict(state_dict)
+        self._load_optimizer_state(state_dict)
 
     def __repr__(self) -> str:
         clip = f", clip_grad={self.clip_grad_kwargs}" if self._clip_kind else ""
@@ -258,7 +283,7 @@ class AmpOptimWrapper(OptimWrapper):
             yield
 
     def state_dict(self) -> dict:
-        state = self.optimizer.state_dict()
+        state = self._optimizer_state()
         if self.loss_scaler is not None:
             state["loss_scaler"] = self.loss_scaler.state_dict()
         return state
@@ -268,7 +293,7 @@ class AmpOptimWrapper(OptimWrapper):
         scaler_state = state_dict.pop("loss_scaler", None)
         if scaler_state is not None and self.loss_scaler is not None:
             self.loss_scaler.load_state_dict(scaler_state)
-        self.optimizer.load_state_dict(state_dict)
+        self._load_optimizer_state(state_dict)
 
 
 @OPTIM_WRAPPERS.register_module()

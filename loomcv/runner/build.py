@@ -1,4 +1,4 @@
-"""Turning the parts of a Runner config into objects: model (and its wrapper), loops,
+"""Turning the parts of a Runner config into objects: model, loops,
 visualizer and log processor. Each accepts a built object as well and returns it unchanged."""
 
 from collections.abc import Mapping
@@ -7,7 +7,7 @@ from typing import Any
 import torch.nn as nn
 
 from loomcv.errors import ConfigError
-from loomcv.registry import LOG_PROCESSORS, LOOPS, MODEL_WRAPPERS, MODELS, VISUALIZERS
+from loomcv.registry import LOG_PROCESSORS, LOOPS, MODELS, VISUALIZERS
 
 from .loops import BaseLoop, EpochBasedTrainLoop, IterBasedTrainLoop, TestLoop, ValLoop
 
@@ -64,22 +64,6 @@ def build_model(model, data_preprocessor) -> nn.Module:
             cfg.setdefault("data_preprocessor", data_preprocessor)
         return MODELS.build(cfg)
     raise TypeError(f"Runner: model must be an nn.Module or a config dict, got {type(model).__name__}")
-
-
-def wrap_model(runner, model: nn.Module) -> nn.Module:
-    """Move the model to the runner's device; in distributed runs wrap it (``model_wrapper_cfg``)."""
-    from loomcv.model import is_model_wrapper
-    if is_model_wrapper(model):
-        return model
-    model = model.to(runner.device)
-    if not runner.distributed:
-        return model
-    wrapper_cfg = dict((runner.cfg.get("model_wrapper_cfg") if runner.cfg is not None else None)
-                       or dict(type="LoomDistributedDataParallel"))
-    wrapper_cfg.setdefault("module", model)
-    if runner.device.type == "cuda":
-        wrapper_cfg.setdefault("device_ids", [runner.device.index])
-    return MODEL_WRAPPERS.build(wrapper_cfg)
 
 
 def build_loop(runner, loop, kind: str, dataloader, evaluator=None):
