@@ -207,18 +207,19 @@ class FSDPStrategy(BaseStrategy):
                 if isinstance(self.cpu_offload, dict) else torch.cuda.is_available()
             options["offload_policy"] = CPUOffloadPolicy(pin_memory=pin)
         units = self._units(model)
+        kinds: Dict[str, int] = {}
+        for _, module in units:
+            kinds[type(module).__name__] = kinds.get(type(module).__name__, 0) + 1
+        root = type(model).__name__
         for _, module in units:
             fully_shard(module, **options)
         fully_shard(model, **options)
         self.sharded = True
-        kinds: Dict[str, int] = {}
-        for _, module in units:
-            kinds[type(module).__name__] = kinds.get(type(module).__name__, 0) + 1
         listed = ", ".join(f"{n} {k}" for k, n in kinds.items())
         mp = self.mp_policy
         runner.logger.info(
             f"FSDPStrategy: fully_shard over {world} rank(s) on {runner.device.type}: "
-            f"{len(units)} unit(s){' (' + listed + ')' if listed else ''} + root {type(model).__name__}; "
+            f"{len(units)} unit(s){' (' + listed + ')' if listed else ''} + root {root}; "
             f"reshard_after_forward={self.reshard_after_forward}; mixed precision "
             f"{'off' if mp is None else f'param={mp.param_dtype} reduce={mp.reduce_dtype}'}; "
             f"CPU offload {'on' if self.cpu_offload else 'off'}; checkpoints: "

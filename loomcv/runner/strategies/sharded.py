@@ -172,7 +172,9 @@ def load_sharded(folder: str, model: nn.Module, optimizer: Optional[torch.optim.
     if optimizer is not None and "optimizer" in checkpoint:
         state = get_optimizer_state_dict(model, optimizer)["state"]
         want["optimizer_state"] = _template(state, saved, "optimizer_state", False)
-    dcp.load(want, checkpoint_id=folder, planner=DefaultLoadPlanner(allow_partial_load=True))
+    from loomcv import dist
+    dcp.load(want, checkpoint_id=folder, planner=DefaultLoadPlanner(allow_partial_load=True),
+             no_dist=not dist.is_distributed())
     checkpoint["state_dict"] = want["state_dict"]
     if "optimizer_state" in want:
         optim_state = dict(checkpoint["optimizer"])
