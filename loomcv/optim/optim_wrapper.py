@@ -13,7 +13,7 @@ norm over all shards, and a strategy sets ``optimizer_state_io`` so that
 """
 
 import logging
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any, Dict, List, Mapping, Optional
 
 import torch
@@ -24,6 +24,8 @@ from loomcv.errors import ConfigError, did_you_mean
 from loomcv.registry import OPTIM_WRAPPERS
 from loomcv.validation import check_choice
 
+_NO_CONTEXT = nullcontext()  # reusable: entering it does nothing
+_NO_KWARGS: Dict[str, Any] = {}
 _CLIP_KEYS = {"norm": ("max_norm", "norm_type", "error_if_nonfinite", "foreach"),
               "value": ("clip_value", "foreach")}
 
@@ -70,6 +72,9 @@ class OptimWrapper:
         if clip_grad:
             self._clip_kind, self.clip_grad_kwargs = _check_clip_cfg(clip_grad)
         self.last_grad_norm: Optional[torch.Tensor] = None
+        cls = type(self)
+        self._plain_update = (accumulative_counts == 1 and cls.scale_loss is OptimWrapper.scale_loss
+                              and cls.should_update is OptimWrapper.should_update)
         #: set by a sharding strategy: an object whose ``get(optimizer)``/``set(optimizer, state)``
         #: replace ``optimizer.state_dict()``/``load_state_dict`` (see FSDPStrategy)
         self.optimizer_state_io = None
@@ -78,6 +83,11 @@ class OptimWrapper:
     def update_params(self, loss: torch.Tensor, step_kwargs: Optional[Dict] = None,
                       zero_kwargs: Optional[Dict] = None) -> None:
         """backward(scaled loss); every ``accumulative_counts`` calls also step and zero_grad."""
+        if self._plain_update:  # one step per call: no window bookkeeping to do
+            self.backward(loss)
+            self.step(**(step_kwargs or _NO_KWARGS))
+            self.zero_grad(**(zero_kwargs or _NO_KWARGS))
+            return
         self.backward(self.scale_loss(loss))
         if self.should_update():
             self.step(**(step_kwargs or {}))
@@ -136,18 +146,16 @@ class OptimWrapper:
         nxt = self._inner_count + 1
         return nxt % self._accumulative_counts == 0 or nxt == self._max_counts
 
-    @contextmanager
     def optim_context(self, model: nn.Module):
         """Forward + backward context: skips DDP's (or FSDP's) gradient sync inside an accumulation window."""
-        if self._accumulative_counts > 1:
-            sync = self.should_sync()
-            if hasattr(model, "set_requires_gradient_sync"):  # FSDP2
-                model.set_requires_gradient_sync(sync)
-            elif not sync and hasattr(model, "no_sync"):
-                with model.no_sync():
-                    yield
-                return
-        yield
+        if self._accumulative_counts == 1:
+            return _NO_CONTEXT
+        sync = self.should_sync()
+        if hasattr(model, "set_requires_gradient_sync"):  # FSDP2
+            model.set_requires_gradient_sync(sync)
+        elif not sync and hasattr(model, "no_sync"):
+            return model.no_sync()
+        return _NO_CONTEXT
 
     def initialize_count_status(self, model: nn.Module, init_counts: int, max_counts: int) -> None:
         """Tell the wrapper where training resumes and how long it is (for the last window)."""
@@ -181,7 +189,7 @@ class OptimWrapper:
         return self.optimizer.defaults
 
     def get_lr(self) -> Dict[str, List[float]]:
-        return {"lr": [group["lr"] for group in self.param_groups]}
+        return {"lr": [group["lr"] for group in self.optimizer.param_groups]}
 
     def get_momentum(self) -> Dict[str, List[float]]:
         """Momentum per group; Adam-style optimizers report ``betas[0]``."""
