@@ -33,7 +33,7 @@ class IterTimerHook(Hook):
         runner.message_hub.update_scalar(f"{mode}/data_time", now - self._last)
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
-        self._before_iter(runner, batch_idx, data_batch, "train")
+        runner.message_hub.update_scalar("train/data_time", time.perf_counter() - self._last)
 
     def before_val_iter(self, runner, batch_idx: int, data_batch=None) -> None:
         self._before_iter(runner, batch_idx, data_batch, "val")
@@ -49,9 +49,14 @@ class IterTimerHook(Hook):
         return spent
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs: Optional[dict] = None) -> None:
-        self._time_sum += self._after_iter(runner, "train")
-        done = runner.iter + 1 - self._start_iter
-        runner.message_hub.update_info("eta", self._time_sum / done * (runner.max_iters - runner.iter - 1))
+        now = time.perf_counter()
+        spent, self._last = now - self._last, now
+        hub = runner.message_hub
+        hub.update_scalar("train/time", spent)
+        self._time_sum += spent
+        loop = runner.train_loop
+        done = loop.iter + 1
+        hub.update_info("eta", self._time_sum / (done - self._start_iter) * (loop.max_iters - done))
 
     def after_val_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         self._after_iter(runner, "val")

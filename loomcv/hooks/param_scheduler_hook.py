@@ -7,9 +7,15 @@ from loomcv.registry import HOOKS
 from .hook import Hook
 
 
+_STEP = []  # step_param_schedulers, imported on first use (loomcv.optim imports the hooks' registry)
+
+
 def _step(runner, event: str, metrics: Optional[dict] = None) -> None:
-    from loomcv.optim.scheduler.builder import step_param_schedulers
-    step_param_schedulers(runner.param_schedulers, event, metrics)
+    if not _STEP:
+        from loomcv.optim.scheduler.builder import step_param_schedulers
+        _STEP.append(step_param_schedulers)
+    if runner.param_schedulers:
+        _STEP[0](runner.param_schedulers, event, metrics)
 
 
 @HOOKS.register_module()

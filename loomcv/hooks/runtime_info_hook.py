@@ -33,17 +33,16 @@ class RuntimeInfoHook(Hook):
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
         hub = runner.message_hub
-        hub.update_info("iter", runner.iter)
-        lrs = runner.optim_wrapper.get_lr()
-        for name, values in lrs.items():
+        hub.update_info("iter", runner.train_loop.iter)
+        for name, values in runner.optim_wrapper.get_lr().items():
             if values:
-                hub.update_scalar(f"train/{name}", values[0])
+                hub.update_scalar("train/lr" if name == "lr" else f"train/{name}", values[0])
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs: Optional[dict] = None) -> None:
         if outputs:
-            hub = runner.message_hub
+            update = runner.message_hub.update_scalar
             for key, value in outputs.items():
-                hub.update_scalar(f"train/{key}", value)
+                update("train/" + key, value)
 
     def after_val_epoch(self, runner, metrics: Optional[dict] = None) -> None:
         self._publish(runner, "val", metrics)

@@ -13,9 +13,15 @@ from typing import Any, Deque, Iterable, Optional, Tuple
 import numpy as np
 
 
+_TENSOR_KINDS: set = set()  # tensor classes seen so far: later updates recognise them by type alone
+
+
 def _is_tensor(value: Any) -> bool:
     torch = sys.modules.get("torch")
-    return torch is not None and isinstance(value, torch.Tensor)
+    if torch is not None and isinstance(value, torch.Tensor):
+        _TENSOR_KINDS.add(type(value))
+        return True
+    return False
 
 
 class HistoryBuffer:
@@ -44,7 +50,7 @@ class HistoryBuffer:
         kind = type(value)
         if kind is float:  # the per-iteration timers and learning rates: no checks needed
             pass
-        elif _is_tensor(value):
+        elif kind in _TENSOR_KINDS or _is_tensor(value):
             if value.numel() != 1:
                 raise ValueError(f"HistoryBuffer.update takes a number or a one-element tensor, "
                                  f"got a tensor of shape {tuple(value.shape)}")
@@ -74,9 +80,9 @@ class HistoryBuffer:
             if isinstance(v, torch.Tensor):
                 by_device.setdefault(v.device, []).append(i)
         for indices in by_device.values():
-            try:
-                floats = torch.stack([tail[i].reshape(()) for i in indices]).double().cpu().tolist()
-            except RuntimeError:   # mixed dtypes that stack refuses: one by one
+            try:  # one-element tensors of one shape (losses are 0-d): a single stack, no per-value work
+                floats = torch.stack([tail[i] for i in indices]).reshape(-1).tolist()
+            except RuntimeError:   # mixed shapes or dtypes that stack refuses: one by one
                 floats = [tail[i].double().item() for i in indices]
             for i, f in zip(indices, floats):
                 tail[i] = f

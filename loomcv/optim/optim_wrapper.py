@@ -6,10 +6,14 @@ every n calls; when the run's length is known (``initialize_count_status``)
 the last, shorter window is divided by its real size instead. Nothing here
 reads a tensor back to the host: the gradient norm is kept as a tensor in
 ``last_grad_norm`` and handed to the MessageHub, which stays lazy.
+
+With sharded parameters (FSDP) gradients are DTensors: clipping reduces the
+norm over all shards, and a strategy sets ``optimizer_state_io`` so that
+``state_dict``/``load_state_dict`` gather or shard the optimizer state.
 """
 
 import logging
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any, Dict, List, Mapping, Optional
 
 import torch
@@ -20,6 +24,8 @@ from loomcv.errors import ConfigError, did_you_mean
 from loomcv.registry import OPTIM_WRAPPERS
 from loomcv.validation import check_choice
 
+_NO_CONTEXT = nullcontext()  # reusable: entering it does nothing
+_NO_KWARGS: Dict[str, Any] = {}
 _CLIP_KEYS = {"norm": ("max_norm", "norm_type", "error_if_nonfinite", "foreach"),
               "value": ("clip_value", "foreach")}
 
@@ -66,11 +72,22 @@ class OptimWrapper:
         if clip_grad:
             self._clip_kind, self.clip_grad_kwargs = _check_clip_cfg(clip_grad)
         self.last_grad_norm: Optional[torch.Tensor] = None
+        cls = type(self)
+        self._plain_update = (accumulative_counts == 1 and cls.scale_loss is OptimWrapper.scale_loss
+                              and cls.should_update is OptimWrapper.should_update)
+        #: set by a sharding strategy: an object whose ``get(optimizer)``/``set(optimizer, state)``
+        #: replace ``optimizer.state_dict()``/``load_state_dict`` (see FSDPStrategy)
+        self.optimizer_state_io = None
 
     # ------------------------------------------------------------- the update
     def update_params(self, loss: torch.Tensor, step_kwargs: Optional[Dict] = None,
                       zero_kwargs: Optional[Dict] = None) -> None:
         """backward(scaled loss); every ``accumulative_counts`` calls also step and zero_grad."""
+        if self._plain_update:  # one step per call: no window bookkeeping to do
+            self.backward(loss)
+            self.step(**(step_kwargs or _NO_KWARGS))
+            self.zero_grad(**(zero_kwargs or _NO_KWARGS))
+            return
         self.backward(self.scale_loss(loss))
         if self.should_update():
             self.step(**(step_kwargs or {}))
@@ -108,7 +125,10 @@ class OptimWrapper:
         if self._clip_kind == "value":
             nn.utils.clip_grad_value_(params, **self.clip_grad_kwargs)
             return
-        self.last_grad_norm = nn.utils.clip_grad_norm_(params, **self.clip_grad_kwargs).detach()
+        norm = nn.utils.clip_grad_norm_(params, **self.clip_grad_kwargs).detach()
+        if hasattr(norm, "full_tensor"):  # a DTensor over sharded gradients: one all-reduce, no host read
+            norm = norm.full_tensor()
+        self.last_grad_norm = norm
         try:
             from loomcv.logging import MessageHub
         except ImportError:  # pragma: no cover - logging is part of loomcv
@@ -126,14 +146,16 @@ class OptimWrapper:
         nxt = self._inner_count + 1
         return nxt % self._accumulative_counts == 0 or nxt == self._max_counts
 
-    @contextmanager
     def optim_context(self, model: nn.Module):
-        """Forward + backward context: skips DDP's gradient sync inside an accumulation window."""
-        if self._accumulative_counts > 1 and not self.should_sync() and hasattr(model, "no_sync"):
-            with model.no_sync():
-                yield
-        else:
-            yield
+        """Forward + backward context: skips DDP's (or FSDP's) gradient sync inside an accumulation window."""
+        if self._accumulative_counts == 1:
+            return _NO_CONTEXT
+        sync = self.should_sync()
+        if hasattr(model, "set_requires_gradient_sync"):  # FSDP2
+            model.set_requires_gradient_sync(sync)
+        elif not sync and hasattr(model, "no_sync"):
+            return model.no_sync()
+        return _NO_CONTEXT
 
     def initialize_count_status(self, model: nn.Module, init_counts: int, max_counts: int) -> None:
         """Tell the wrapper where training resumes and how long it is (for the last window)."""
@@ -167,7 +189,7 @@ class OptimWrapper:
         return self.optimizer.defaults
 
     def get_lr(self) -> Dict[str, List[float]]:
-        return {"lr": [group["lr"] for group in self.param_groups]}
+        return {"lr": [group["lr"] for group in self.optimizer.param_groups]}
 
     def get_momentum(self) -> Dict[str, List[float]]:
         """Momentum per group; Adam-style optimizers report ``betas[0]``."""
@@ -181,11 +203,22 @@ class OptimWrapper:
                 values.append(0)
         return {"momentum": values}
 
+    def _optimizer_state(self) -> dict:
+        io = self.optimizer_state_io
+        return self.optimizer.state_dict() if io is None else io.get(self.optimizer)
+
+    def _load_optimizer_state(self, state: dict) -> None:
+        io = self.optimizer_state_io
+        if io is None:
+            self.optimizer.load_state_dict(state)
+        else:
+            io.set(self.optimizer, state)
+
     def state_dict(self) -> dict:
-        return self.optimizer.state_dict()
+        return self._optimizer_state()
 
     def load_state_dict(self, state_dict: dict) -> None:
-        self.optimizer.load_state_dict(state_dict)
+        self._load_optimizer_state(state_dict)
 
     def __repr__(self) -> str:
         clip = f", clip_grad={self.clip_grad_kwargs}" if self._clip_kind else ""
@@ -258,7 +291,7 @@ class AmpOptimWrapper(OptimWrapper):
             yield
 
     def state_dict(self) -> dict:
-        state = self.optimizer.state_dict()
+        state = self._optimizer_state()
         if self.loss_scaler is not None:
             state["loss_scaler"] = self.loss_scaler.state_dict()
         return state
@@ -268,7 +301,7 @@ class AmpOptimWrapper(OptimWrapper):
         scaler_state = state_dict.pop("loss_scaler", None)
         if scaler_state is not None and self.loss_scaler is not None:
             self.loss_scaler.load_state_dict(scaler_state)
-        self.optimizer.load_state_dict(state_dict)
+        self._load_optimizer_state(state_dict)
 
 
 @OPTIM_WRAPPERS.register_module()

@@ -1,4 +1,5 @@
-"""The Runner, its loops, the log processor, preemption, and MMEngine's checkpoint path."""
+"""The Runner, its loops, the log processor, preemption, strategies (DDP, FSDP) and MMEngine's
+checkpoint path."""
 
 from .checkpoint import find_latest_checkpoint, get_state_dict, save_checkpoint, weights_to_cpu
 from .log_processor import LogProcessor
@@ -6,7 +7,12 @@ from .loops import BaseLoop, EpochBasedTrainLoop, IterBasedTrainLoop, TestLoop, 
 from .randomness import get_rng_state, set_random_seed, set_rng_state
 from .preemption import TrainingInterrupted
 from .runner import Runner
+from .strategies import (STRATEGIES, BaseStrategy, DDPStrategy, FSDPStrategy, SingleDeviceStrategy,
+                         turn_on_activation_checkpointing)
 
-__all__ = ["Runner", "TrainingInterrupted", "BaseLoop", "EpochBasedTrainLoop", "IterBasedTrainLoop", "ValLoop",
-           "TestLoop", "LogProcessor", "save_checkpoint", "find_latest_checkpoint", "get_state_dict",
-           "weights_to_cpu", "set_random_seed", "get_rng_state", "set_rng_state"]
+FlexibleRunner = Runner  # MMEngine's name for the runner that takes a strategy; one class here
+
+__all__ = ["Runner", "FlexibleRunner", "TrainingInterrupted", "BaseLoop", "EpochBasedTrainLoop",
+           "IterBasedTrainLoop", "ValLoop", "TestLoop", "LogProcessor", "save_checkpoint", "find_latest_checkpoint",
+           "get_state_dict", "weights_to_cpu", "set_random_seed", "get_rng_state", "set_rng_state", "STRATEGIES",
+           "BaseStrategy", "SingleDeviceStrategy", "DDPStrategy", "FSDPStrategy", "turn_on_activation_checkpointing"]

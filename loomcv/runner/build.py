@@ -1,5 +1,6 @@
-"""Turning the parts of a Runner config into objects: model (and its wrapper), loops,
-visualizer and log processor. Each accepts a built object as well and returns it unchanged.
+"""Turning the parts of a Runner config into objects: model, loops, visualizer and log
+processor (wrapping the model is the strategy's job, :mod:`loomcv.runner.strategies`). Each
+accepts a built object as well and returns it unchanged.
 
 The loop configs are checked when the Runner is created, before it logs its
 set-up: every key must be an argument of the loop it builds (else the error
@@ -15,7 +16,7 @@ from typing import Any, Iterator
 import torch.nn as nn
 
 from loomcv.errors import ConfigError, did_you_mean
-from loomcv.registry import LOG_PROCESSORS, LOOPS, MODEL_WRAPPERS, MODELS, VISUALIZERS
+from loomcv.registry import LOG_PROCESSORS, LOOPS, MODELS, VISUALIZERS
 from loomcv.registry.build import where
 
 from .loops import BaseLoop, EpochBasedTrainLoop, IterBasedTrainLoop, TestLoop, ValLoop
@@ -139,33 +140,6 @@ def build_model(model, data_preprocessor) -> nn.Module:
             cfg.setdefault("data_preprocessor", data_preprocessor)
         return MODELS.build(cfg)
     raise TypeError(f"Runner: model must be an nn.Module or a config dict, got {type(model).__name__}")
-
-
-def wrap_model(runner, model: nn.Module) -> nn.Module:
-    """Move the model to the runner's device; in distributed runs wrap it (``model_wrapper_cfg``).
-
-    As in MMEngine, the config's top-level ``sync_bn='torch'`` turns BatchNorm layers into
-    SyncBatchNorm and ``find_unused_parameters`` goes to the default DDP wrapper.
-    """
-    from loomcv.model import is_model_wrapper
-    if is_model_wrapper(model):
-        return model
-    cfg = runner.cfg if runner.cfg is not None else {}
-    model = model.to(runner.device)
-    if not runner.distributed:
-        return model
-    sync_bn = cfg.get("sync_bn")
-    if sync_bn is not None:
-        if sync_bn not in ("torch", "mmcv"):  # both mean torch.nn.SyncBatchNorm here
-            raise ConfigError(f"sync_bn must be 'torch' or 'mmcv' (torch.nn.SyncBatchNorm), got {sync_bn!r}")
-        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
-    wrapper_cfg = dict(cfg.get("model_wrapper_cfg")
-                       or dict(type="LoomDistributedDataParallel",
-                               find_unused_parameters=bool(cfg.get("find_unused_parameters", False))))
-    wrapper_cfg.setdefault("module", model)
-    if runner.device.type == "cuda":
-        wrapper_cfg.setdefault("device_ids", [runner.device.index])
-    return MODEL_WRAPPERS.build(wrapper_cfg)
 
 
 def build_loop(runner, loop, kind: str, dataloader, evaluator=None):

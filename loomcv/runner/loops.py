@@ -170,7 +170,7 @@ class _TrainLoop(BaseLoop):
         return iterator
 
     def run_iter(self, idx: int, data_batch) -> None:
-        runner = self.runner
+        runner = self._runner
         pet("train", self._iter)
         runner.call_hook("before_train_iter", batch_idx=idx, data_batch=data_batch)
         outputs = runner.model.train_step(data_batch, optim_wrapper=runner.optim_wrapper)

@@ -10,45 +10,33 @@ import os
 import os.path as osp
 import time
 from collections.abc import Mapping
-from typing import Dict, List, Optional, Union
+from typing import List, Optional, Union
 
 import torch
 import torch.nn as nn
 
 from loomcv import dist
-from loomcv.checkpoint import (_load_checkpoint, build_checkpoint, default_position, find_latest_checkpoint,
-                               get_state_dict_from, load_state_dict, rename_keys, restore_checkpoint,
-                               save_checkpoint, write_latest_marker)
 from loomcv.dist.watchdog import build_watchdog
 from loomcv.errors import ConfigError, ConfigKeyError, did_you_mean
-from loomcv.hooks import Hook
-from loomcv.hooks.hook import STAGES
-from loomcv.hooks.priority import get_priority, priority_name
 from loomcv.logging import LoomLogger, MessageHub
 from loomcv.model.wrappers import unwrap_model
-from loomcv.registry import HOOKS, RUNNERS, DefaultScope
+from loomcv.registry import RUNNERS, DefaultScope
 
-from .build import (as_config, build_log_processor, build_loop, build_model, build_visualizer, check_triplet,
-                    is_dataloader_like, wrap_model)
+from .build import as_config, build_log_processor, build_loop, build_model, build_visualizer, check_triplet, \
+    is_dataloader_like
+from .checkpointing import CheckpointIO
+from .hook_dispatch import DEFAULT_HOOKS, HookDispatch  # noqa: F401  (DEFAULT_HOOKS: public here too)
 from .loops import BaseLoop
 from .preemption import Preemption, TrainingInterrupted  # noqa: F401  (TrainingInterrupted: public here too)
-from .randomness import set_random_seed, set_rng_state
+from .randomness import set_random_seed
 from .startup import dump_config, log_start, setup_env
-
-DEFAULT_HOOKS = dict(
-    runtime_info=dict(type="RuntimeInfoHook"),
-    timer=dict(type="IterTimerHook"),
-    sampler_seed=dict(type="DistSamplerSeedHook"),
-    logger=dict(type="LoggerHook"),
-    param_scheduler=dict(type="ParamSchedulerHook"),
-    checkpoint=dict(type="CheckpointHook", interval=1),
-)
+from .strategies import build_strategy
 
 RANDOMNESS_KEYS = ("seed", "deterministic", "diff_rank_seed")
 
 
-@RUNNERS.register_module()
-class Runner:
+@RUNNERS.register_module(name=["Runner", "FlexibleRunner"])
+class Runner(HookDispatch, CheckpointIO):
     """Args follow MMEngine's Runner: ``model``, ``work_dir``, the three dataloaders and their
     ``*_cfg``, ``optim_wrapper``, ``param_scheduler``, ``val_evaluator``/``test_evaluator``,
     ``default_hooks``, ``custom_hooks``, ``data_preprocessor``, ``load_from``, ``resume``
@@ -67,7 +55,8 @@ class Runner:
                  load_from: Optional[str] = None, resume: Union[bool, str] = False, launcher: str = "none",
                  env_cfg: Optional[dict] = None, log_processor: Optional[dict] = None,
                  log_level: Union[int, str] = "INFO", visualizer=None, default_scope: str = "loomcv",
-                 randomness: Optional[dict] = None, experiment_name: Optional[str] = None, cfg=None):
+                 randomness: Optional[dict] = None, experiment_name: Optional[str] = None, cfg=None,
+                 strategy=None, compile=False, activation_checkpointing=None, channels_last: bool = False):
         if work_dir is None:
             raise ConfigKeyError("Runner needs a work_dir (set `work_dir` in the config or pass --work-dir)")
         self._work_dir = osp.abspath(work_dir)
@@ -135,9 +124,10 @@ class Runner:
                 self.logger.warning(f"config not written to the vis backends: {err}")
 
         self.log_processor = build_log_processor(log_processor)
-        self.model = wrap_model(self, build_model(model, data_preprocessor))
-        self._hooks: List[Hook] = []
-        self._stage_hooks: Dict[str, List[Hook]] = {stage: [] for stage in STAGES}
+        self.strategy = build_strategy(strategy, self.distributed, compile=compile, channels_last=channels_last,
+                                       activation_checkpointing=activation_checkpointing)
+        self.model = self.strategy.prepare_model(self, build_model(model, data_preprocessor))
+        self._init_hooks()
         self.register_hooks(default_hooks, custom_hooks)
         log_start(self)
         dump_config(self)
@@ -148,6 +138,14 @@ class Runner:
         """Build a Runner from a config (Config, ConfigDict or dict) in the MMEngine schema."""
         if not isinstance(cfg, Mapping) and not hasattr(cfg, "get"):
             raise TypeError(f"Runner.from_cfg takes a Config or a dict, got {type(cfg).__name__}")
+        runner_type = cfg.get("runner_type")
+        if runner_type is not None and runner_type not in ("Runner", "FlexibleRunner", cls.__name__):
+            runner_cls = RUNNERS.get(runner_type)
+            if runner_cls is None:
+                raise ConfigError(f"runner_type={runner_type!r} is not a registered runner."
+                                  f"{did_you_mean(str(runner_type), RUNNERS.visible_names())}")
+            if runner_cls is not cls:
+                return runner_cls.from_cfg(cfg)
         cfg = copy.deepcopy(cfg)
         if cfg.get("model") is None:
             raise ConfigKeyError("Runner.from_cfg: the config has no 'model'")
@@ -157,10 +155,11 @@ class Runner:
             "train_dataloader", "val_dataloader", "test_dataloader", "train_cfg", "val_cfg", "test_cfg",
             "auto_scale_lr", "optim_wrapper", "param_scheduler", "val_evaluator", "test_evaluator",
             "default_hooks", "custom_hooks", "data_preprocessor", "load_from", "env_cfg", "log_processor",
-            "visualizer", "randomness", "experiment_name")}
+            "visualizer", "randomness", "experiment_name", "strategy", "activation_checkpointing")}
         return cls(model=cfg["model"], work_dir=cfg["work_dir"], resume=cfg.get("resume", False),
                    launcher=cfg.get("launcher", "none"), log_level=cfg.get("log_level", "INFO"),
-                   default_scope=cfg.get("default_scope", "loomcv"), cfg=cfg, **args)
+                   default_scope=cfg.get("default_scope", "loomcv"), cfg=cfg, compile=cfg.get("compile", False),
+                   channels_last=cfg.get("channels_last", False), **args)
 
     @staticmethod
     def build_dataloader(dataloader, seed: Optional[int] = None, diff_rank_seed: bool = False):
@@ -184,7 +183,7 @@ class Runner:
         if not isinstance(optim_wrapper, Mapping):
             raise TypeError(f"Runner: optim_wrapper must be an OptimWrapper or a config dict, "
                             f"got {type(optim_wrapper).__name__}")
-        return build_optim_wrapper(self.model, optim_wrapper)
+        return build_optim_wrapper(self.model, optim_wrapper)  # after wrapping: FSDP's sharded parameters
 
     def build_param_scheduler(self, scheduler) -> Union[list, dict]:
         """Schedulers from configs (a dict of lists for an OptimWrapperDict); a missing ``end`` is the
@@ -256,64 +255,14 @@ class Runner:
     world_size = property(lambda self: self._world_size)
     distributed = property(lambda self: self._world_size > 1)
     launcher = property(lambda self: self._launcher)
-    hooks = property(lambda self: list(self._hooks))
     stop_requested = property(lambda self: self._preemption.requested)
-
-    # ================================================================== hooks
-    def register_hook(self, hook: Union[Hook, dict], priority: Union[None, int, str] = None) -> None:
-        """Add a hook; it runs after every registered hook of the same or higher priority."""
-        if isinstance(hook, Mapping):
-            cfg = dict(hook)
-            cfg_priority = cfg.pop("priority", None)
-            hook = HOOKS.build(cfg)
-            priority = priority if priority is not None else cfg_priority
-        if not isinstance(hook, Hook):
-            raise TypeError(f"register_hook takes a Hook or a config dict, got {type(hook).__name__}")
-        hook.priority = get_priority(priority if priority is not None else hook.priority)
-        position = len(self._hooks)
-        for i, other in enumerate(self._hooks):
-            if hook.priority < other.priority:
-                position = i
-                break
-        self._hooks.insert(position, hook)
-        for stage in STAGES:
-            self._stage_hooks[stage] = [h for h in self._hooks if stage in h.stages()]
-
-    def register_hooks(self, default_hooks: Optional[dict] = None, custom_hooks: Optional[list] = None) -> None:
-        hooks = dict(DEFAULT_HOOKS)
-        for key, value in (default_hooks or {}).items():
-            hooks[key] = value
-        for value in hooks.values():
-            if value is not None:
-                self.register_hook(value)
-        for value in custom_hooks or []:
-            self.register_hook(value)
-
-    def call_hook(self, fn_name: str, **kwargs) -> None:
-        """Call ``fn_name`` on every hook that implements it, in priority order."""
-        try:
-            hooks = self._stage_hooks[fn_name]
-        except KeyError:
-            raise ValueError(f"call_hook: unknown stage {fn_name!r}.{did_you_mean(fn_name, STAGES)}") from None
-        for hook in hooks:
-            getattr(hook, fn_name)(self, **kwargs)
-
-    def get_hooks_info(self) -> str:
-        """For each stage, the hooks that run there, in order, with their priorities."""
-        lines = []
-        for stage in STAGES:
-            hooks = self._stage_hooks[stage]
-            if hooks:
-                lines.append(f"{stage}:")
-                lines += [f"({priority_name(h.priority):<12}) {type(h).__name__}" for h in hooks]
-                lines.append("-" * 40)
-        return "\n".join(lines)
 
     # ================================================================== run
     def train(self) -> nn.Module:
         """Train (and validate) as train_cfg says; returns the model."""
         loop = self.train_loop
         self.optim_wrapper = self.build_optim_wrapper(self.optim_wrapper)
+        self.strategy.prepare_optim_wrapper(self.model, self.optim_wrapper)
         self.scale_lr(self.optim_wrapper, self.auto_scale_lr)
         self.param_schedulers = self.build_param_scheduler(self.param_schedulers)
         if self._val_loop is not None:
@@ -322,6 +271,7 @@ class Runner:
         self._init_model_weights()
         self.load_or_resume()
         self.optim_wrapper.initialize_count_status(self.model, loop.iter, loop.max_iters)
+        self.strategy.compile_model(self)  # after loading, as MMEngine does
         with self._preemption.handlers(), self._watchdog:
             model = loop.run()
         self.call_hook("after_run")
@@ -349,7 +299,7 @@ class Runner:
 
     def _init_model_weights(self) -> None:
         model = unwrap_model(self.model)
-        if hasattr(model, "init_weights"):
+        if hasattr(model, "init_weights") and not self.strategy.weights_initialized:
             model.init_weights()
 
     def scale_lr(self, optim_wrapper, auto_scale_lr: Optional[dict] = None) -> None:
@@ -366,80 +316,3 @@ class Runner:
                 group["lr"] = group["lr"] * ratio
         base = auto_scale_lr["base_batch_size"]
         self.logger.info(f"LR is scaled by {ratio:g} (total batch size {real}, base {base})")
-
-    # ================================================================== checkpoints
-    def load_or_resume(self) -> None:
-        if self._has_loaded:
-            return
-        resume_from = None
-        if isinstance(self._resume, str) and self._resume != "auto":
-            resume_from = self._resume
-        elif self._resume:
-            resume_from = find_latest_checkpoint(self.work_dir)
-            if resume_from is None:
-                self.logger.info(f"resume='auto': no checkpoint in {self.work_dir}; starting from scratch")
-                resume_from = self._load_from if self._resume is True else None
-        if resume_from is not None and self.train_loop_built:
-            self.resume(resume_from)
-        elif resume_from is not None or self._load_from is not None:
-            self.load_checkpoint(resume_from or self._load_from)
-        self._has_loaded = True
-
-    def load_checkpoint(self, filename: str, map_location: Union[str, torch.device] = "cpu", strict: bool = False,
-                        revise_keys=((r"^module\.", ""),)) -> dict:
-        """Load weights only (``load_from``); hooks see the checkpoint before the model does."""
-        checkpoint = _load_checkpoint(filename, map_location=map_location)
-        self.call_hook("after_load_checkpoint", checkpoint=checkpoint)
-        state_dict = rename_keys(get_state_dict_from(checkpoint, filename), revise_keys)
-        load_state_dict(self.model, state_dict, strict=strict, source=repr(filename))  # logs the report
-        return checkpoint
-
-    def resume(self, filename: str, resume_optimizer: bool = True, resume_param_scheduler: bool = True) -> None:
-        """Continue from a checkpoint: weights, optimizer, schedulers, counters, message hub, RNG."""
-        from loomcv.config.record import describe_config_changes
-        self._resuming = True
-        try:
-            checkpoint = self.load_checkpoint(filename)
-        finally:
-            self._resuming = False
-        meta = restore_checkpoint(self, checkpoint, filename, resume_optimizer, resume_param_scheduler)
-        if meta.get("seed") is not None and meta["seed"] != self.seed:
-            self.logger.warning(f"the checkpoint was trained with seed {meta['seed']}, this run has "
-                                f"{self.seed}; using the checkpoint's")
-            self._seed = set_random_seed(meta["seed"], self._randomness_cfg.get("deterministic", False))
-        self._pending_rng = meta.get("rng")
-        if self.cfg is not None:  # log what changed since the checkpoint's run
-            self.logger.log(*describe_config_changes(meta.get("cfg_dict"), self.cfg, filename))
-        state = self.train_loop.state()
-        self.logger.info(f"resumed from {filename}: epoch {state['epoch']}, iter {state['iter']}"
-                         + (f" ({state['inner_iter']} batches into the epoch)" if state["inner_iter"] else ""))
-
-    def _restore_pending_rng(self) -> None:
-        """Apply the RNG states of a resumed checkpoint (called by the loop at the right moment)."""
-        if self._pending_rng is not None:
-            set_rng_state(self._pending_rng)
-            self._pending_rng = None
-
-    def save_checkpoint(self, out_dir: str, filename: str, file_client_args=None, save_optimizer: bool = True,
-                        save_param_scheduler: bool = True, meta: Optional[dict] = None, by_epoch: bool = True,
-                        backend_args=None, position: Optional[dict] = None, mark_latest: bool = False) -> str:
-        """Save a checkpoint (rank 0 writes); returns its path.
-
-        ``position`` (epoch, iter, inner_iter done) defaults to MMEngine's convention
-        for a call from ``after_train_epoch`` (``by_epoch``) or ``after_train_iter``.
-        """
-        if position is None:
-            position = default_position(self.train_loop, by_epoch)
-        checkpoint = build_checkpoint(self, position, meta, save_optimizer, save_param_scheduler)
-        self.call_hook("before_save_checkpoint", checkpoint=checkpoint)
-        path = osp.join(out_dir, filename)
-        if self.rank == 0:
-            save_checkpoint(checkpoint, path)
-            if mark_latest:
-                write_latest_marker(self.work_dir, path)
-        dist.barrier()
-        return path
-
-    def save_interrupted(self) -> None:
-        """Save where training stands after a stop signal, then raise :class:`TrainingInterrupted`."""
-        self._preemption.save_and_exit()

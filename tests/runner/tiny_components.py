@@ -118,7 +118,7 @@ class RecordCheckpointWrites(Hook):
     """A spy: appends a line to ``<work_dir>/writes_rank<r>.txt`` whenever this rank writes a checkpoint file."""
 
     def before_run(self, runner):
-        import loomcv.runner.runner as runner_module
+        import loomcv.runner.strategies.base as runner_module  # where the strategy writes files
         real = runner_module.save_checkpoint
         record = os.path.join(runner.work_dir, f"writes_rank{runner.rank}.txt")
 
