@@ -3,7 +3,7 @@
 Both train the same ResNet (loomcls backbone + linear head) on the same synthetic batches that live
 on the device (so the numbers measure the training step and the framework around it, not a data
 loader), with SGD. Modes: fp32, AMP bf16, AMP fp16 (GradScaler), channels_last + bf16,
-torch.compile + bf16, and DDP over NCCL with world size 1. Each mode is tried on its own: a failure
+torch.compile + bf16, DDP over NCCL and FSDP2 (bf16 params) with world size 1. Each mode is tried on its own: a failure
 prints in its row instead of stopping the table.
 
     python benchmarks/gpu_train.py                      # ResNet-50, batch 64, 224 px, 30 timed iterations
@@ -121,21 +121,23 @@ def runner_loop(args, mode, device):
             sync(device)
             times.append(time.perf_counter() - self.t)
 
-    extra = {}
-    if mode == "ddp_nccl":
+    extra = dict(compile=mode == "compile", channels_last=mode == "channels_last")
+    if mode in ("ddp_nccl", "fsdp"):
         os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=os.environ.get("MASTER_PORT", "29533"),
                           RANK="0", LOCAL_RANK="0", WORLD_SIZE="1")
-        extra = dict(launcher="pytorch", env_cfg=dict(dist_cfg=dict(backend="nccl")))
-    cfg = dict(compile=True) if mode == "compile" else None
+        extra.update(launcher="pytorch", env_cfg=dict(dist_cfg=dict(backend="nccl")))
+        if mode == "fsdp":
+            extra["strategy"] = dict(type="FSDPStrategy", wrap_modules=["Bottleneck", "BasicBlock"],
+                                     mixed_precision="bfloat16")
     with tempfile.TemporaryDirectory() as work_dir:
         runner = Runner(model=model, work_dir=work_dir,
                         train_dataloader=DeviceBatches(args.warmup + args.iters, args.batch, args.size, device),
                         train_cfg=dict(by_epoch=False, max_iters=args.warmup + args.iters),
                         optim_wrapper=wrapper, custom_hooks=[StepTimer()],
                         default_hooks=dict(checkpoint=None, logger=dict(type="LoggerHook", interval=10 ** 6)),
-                        log_level="WARNING", cfg=cfg, **extra)
+                        log_level="WARNING", **extra)
         runner.train()
-    if mode == "ddp_nccl" and torch.distributed.is_initialized():
+    if torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
     timed = times[args.warmup:]
     return sum(timed) / len(timed)
@@ -151,7 +153,7 @@ def main():
     parser.add_argument("--depth", type=int, default=50)
     parser.add_argument("--small", action="store_true", help="ResNet-18, batch 4, 32 px (a smoke run)")
     parser.add_argument("--modes", nargs="+",
-                        default=["fp32", "amp_bf16", "amp_fp16", "channels_last", "compile", "ddp_nccl"])
+                        default=["fp32", "amp_bf16", "amp_fp16", "channels_last", "compile", "ddp_nccl", "fsdp"])
     args = parser.parse_args()
     if args.small:
         args.depth, args.batch, args.size, args.warmup = 18, 4, 32, 1
@@ -163,13 +165,13 @@ def main():
           f"after {args.warmup}")
     print(f"{'mode':<14} {'hand img/s':>11} {'loomcv img/s':>13} {'loomcv/hand':>12} {'peak GiB':>9}")
     for mode in args.modes:
-        if mode == "ddp_nccl" and device.type != "cuda":
+        if mode in ("ddp_nccl", "fsdp") and device.type != "cuda":
             print(f"{mode:<14} skipped: NCCL needs a GPU")
             continue
         try:
             if device.type == "cuda":
                 torch.cuda.reset_peak_memory_stats()
-            hand = None if mode == "ddp_nccl" else hand_loop(args, mode, device)
+            hand = None if mode in ("ddp_nccl", "fsdp") else hand_loop(args, mode, device)
             ours = runner_loop(args, mode, device)
             peak = torch.cuda.max_memory_allocated() / 2 ** 30 if device.type == "cuda" else float("nan")
             hand_ips = f"{args.batch / hand:11.1f}" if hand else f"{'-':>11}"
