@@ -127,7 +127,8 @@ def runner_loop(args, mode, device):
                           RANK="0", LOCAL_RANK="0", WORLD_SIZE="1")
         extra.update(launcher="pytorch", env_cfg=dict(dist_cfg=dict(backend="nccl")))
         if mode == "fsdp":
-            extra["strategy"] = dict(type="FSDPStrategy", wrap_modules=["Bottleneck", "BasicBlock"],
+            block = "Bottleneck" if args.depth >= 50 else "BasicBlock"
+            extra["strategy"] = dict(type="FSDPStrategy", wrap_modules=[block],
                                      mixed_precision="bfloat16")
     with tempfile.TemporaryDirectory() as work_dir:
         runner = Runner(model=model, work_dir=work_dir,

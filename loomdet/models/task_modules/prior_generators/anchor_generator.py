@@ -162,7 +162,8 @@ class AnchorGenerator:
         x = (prior_idxs // num_base) % width * self.strides[level_idx][0]
         y = (prior_idxs // width // num_base) % height * self.strides[level_idx][1]
         priors = torch.stack([x, y, x, y], 1).to(dtype).to(device)
-        return priors + self.base_anchors[level_idx][base_anchor_id, :].to(device)
+        # the base anchors live on the CPU; index them where the indices are
+        return priors + self.base_anchors[level_idx].to(device)[base_anchor_id.to(device), :]
 
     def valid_flags(self, featmap_sizes: Sequence[Tuple[int, int]], pad_shape: Sequence[int],
                     device="cuda") -> List[Tensor]:
