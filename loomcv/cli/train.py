@@ -1,6 +1,7 @@
 """``loomcv train CONFIG``: train (and validate) a model as a config describes.
 
-Multi-process: ``torchrun --nproc_per_node N -m loomcv train CONFIG --launcher pytorch``.
+Multi-process: ``torchrun --nproc_per_node N -m loomcv train CONFIG --launcher pytorch``
+(DDP, or FSDP with ``strategy=dict(type='FSDPStrategy')`` in the config).
 A run stopped by SIGTERM/SIGINT saves a checkpoint and exits with 128 + the
 signal number; ``--resume`` (auto) continues it.
 """
@@ -57,12 +58,10 @@ def build_config(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from loomcv.registry import RUNNERS
     from loomcv.runner import Runner, TrainingInterrupted
 
     cfg = build_config(args)
-    runner_type = cfg.get("runner_type")
-    runner = Runner.from_cfg(cfg) if runner_type is None else RUNNERS.get(runner_type).from_cfg(cfg)
+    runner = Runner.from_cfg(cfg)  # honours runner_type ('Runner', 'FlexibleRunner' or a registered subclass)
     try:
         runner.train()
     except TrainingInterrupted as stop:

@@ -71,7 +71,8 @@ class FSDPStrategy(BaseStrategy):
         model_wrapper: MMEngine's nesting: ``dict(auto_wrap_policy=..., reshard_after_forward=..,
             sharding_strategy='FULL_SHARD' | 'SHARD_GRAD_OP')``.
         mixed_precision: ``dict(param_dtype='bfloat16', reduce_dtype='float32', output_dtype=None,
-            cast_forward_inputs=True)`` (``MixedPrecisionPolicy``), or one dtype name for ``param_dtype``.
+            cast_forward_inputs=True)`` (``MixedPrecisionPolicy``), or one dtype name for ``param_dtype``;
+            BatchNorm layers keep float32 parameters (their own units), as with FSDP1.
         cpu_offload: keep the sharded parameters, gradients and optimizer state in CPU memory
             (``True`` or ``dict(pin_memory=...)``; ``CPUOffloadPolicy``).
         reshard_after_forward: free gathered parameters after each unit's forward (True, ZeRO-3) or
@@ -211,6 +212,7 @@ class FSDPStrategy(BaseStrategy):
         for _, module in units:
             kinds[type(module).__name__] = kinds.get(type(module).__name__, 0) + 1
         root = type(model).__name__
+        norms = self._float32_norms(model, options)
         for _, module in units:
             fully_shard(module, **options)
         fully_shard(model, **options)
@@ -221,10 +223,26 @@ class FSDPStrategy(BaseStrategy):
             f"FSDPStrategy: fully_shard over {world} rank(s) on {runner.device.type}: "
             f"{len(units)} unit(s){' (' + listed + ')' if listed else ''} + root {root}; "
             f"reshard_after_forward={self.reshard_after_forward}; mixed precision "
-            f"{'off' if mp is None else f'param={mp.param_dtype} reduce={mp.reduce_dtype}'}; "
+            f"{'off' if mp is None else f'param={mp.param_dtype} reduce={mp.reduce_dtype}'}"
+            f"{f' ({norms} norm layer(s) kept in float32)' if norms else ''}; "
             f"CPU offload {'on' if self.cpu_offload else 'off'}; checkpoints: "
             f"{'one full file (rank 0)' if self.state_dict_type == 'full' else 'a folder of shards'}")
         return model
+
+    def _float32_norms(self, model: nn.Module, options: dict) -> int:
+        """With a lower ``param_dtype``, BatchNorm layers become their own units with float32
+        parameters (as FSDP1's MixedPrecision does by default): batch_norm wants its weights and
+        running statistics in one dtype, and float32 statistics are what makes it stable."""
+        mp = self.mp_policy
+        if mp is None or mp.param_dtype in (None, torch.float32):
+            return 0
+        from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
+        from torch.nn.modules.batchnorm import _BatchNorm
+        norms = [m for m in model.modules() if isinstance(m, _BatchNorm) and any(True for _ in m.parameters())]
+        policy = MixedPrecisionPolicy(reduce_dtype=mp.reduce_dtype, cast_forward_inputs=False)
+        for norm in norms:
+            fully_shard(norm, **dict(options, mp_policy=policy))
+        return len(norms)
 
     def prepare_optim_wrapper(self, model: nn.Module, optim_wrapper) -> None:
         if not self.sharded:
