@@ -371,7 +371,8 @@ def main(argv=None):
     if device.type == "cuda" and not torch.cuda.is_available():
         parser.error("no CUDA device here; use --device cpu (with --small for a quick check)")
     if device.type == "cuda":
-        torch.cuda.set_device(device)
+        if device.index is not None:  # a plain "cuda" means the current device
+            torch.cuda.set_device(device)
         device = torch.device("cuda", torch.cuda.current_device())
         torch.backends.cudnn.benchmark = True
     args.size, args.num_classes = (32, 10) if args.small else (224, 1000)
