@@ -197,8 +197,9 @@ def test_activation_checkpointing_by_path_survives_deepcopy():
     torch.manual_seed(0)
     assert torch.equal(twin.blocks[1](x), x)
     assert not torch.equal(model.blocks[1].fc.weight, twin.blocks[1].fc.weight)
-    with pytest.raises(ConfigError, match="(?s)'blocks.7' is neither a submodule path of BlockNet.*Did you mean: 'blocks.1'.*"
-                                          "top-level paths: data_preprocessor, stem, blocks, head"):
+    message = ("(?s)'blocks.7' is neither a submodule path of BlockNet.*Did you mean: 'blocks.1'.*"
+               "top-level paths: data_preprocessor, stem, blocks, head")
+    with pytest.raises(ConfigError, match=message):
         turn_on_activation_checkpointing(model, ["blocks.7"])
 
 
