@@ -113,18 +113,15 @@ class DDPStrategy(BaseStrategy):
     Args:
         model_wrapper: the wrapper config, e.g. ``dict(type='MMDistributedDataParallel',
             find_unused_parameters=True)``; defaults to the config's ``model_wrapper_cfg``.
-        sync_bn: ``'torch'`` converts BatchNorm layers to SyncBatchNorm first (``'mmcv'`` means
-            the same here); defaults to the config's top-level ``sync_bn``, as in MMEngine.
+        sync_bn: ``'torch'`` converts BatchNorm layers to SyncBatchNorm first; defaults to the
+            config's top-level ``sync_bn``, as in MMEngine (MMCV's own SyncBN, ``'mmcv'``, is not here).
 
     The config's top-level ``find_unused_parameters`` goes to the default wrapper.
     """
 
     def __init__(self, model_wrapper: Optional[dict] = None, sync_bn: Optional[str] = None, **kwargs):
         super().__init__(**kwargs)
-        if sync_bn not in (None, "torch", "mmcv"):
-            from loomcv.errors import ConfigError
-            raise ConfigError(f"DDPStrategy: sync_bn must be None, 'torch' or 'mmcv' (both mean "
-                              f"torch.nn.SyncBatchNorm), got {sync_bn!r}")
+        _check_sync_bn(sync_bn)
         self.model_wrapper = dict(model_wrapper) if model_wrapper else None
         self.sync_bn = sync_bn
 
@@ -134,10 +131,8 @@ class DDPStrategy(BaseStrategy):
             return model
         run_cfg = runner.cfg if runner.cfg is not None else {}
         sync_bn = self.sync_bn or run_cfg.get("sync_bn")
+        _check_sync_bn(sync_bn)
         if sync_bn is not None:
-            if sync_bn not in ("torch", "mmcv"):
-                from loomcv.errors import ConfigError
-                raise ConfigError(f"sync_bn must be 'torch' or 'mmcv' (torch.nn.SyncBatchNorm), got {sync_bn!r}")
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
         cfg = self.model_wrapper or run_cfg.get("model_wrapper_cfg")
         cfg = dict(cfg or dict(type="LoomDistributedDataParallel",
@@ -147,6 +142,13 @@ class DDPStrategy(BaseStrategy):
         if runner.device.type == "cuda":
             cfg.setdefault("device_ids", [runner.device.index])
         return MODEL_WRAPPERS.build(cfg)
+
+
+def _check_sync_bn(sync_bn) -> None:
+    if sync_bn not in (None, "torch"):
+        from loomcv.errors import ConfigError
+        raise ConfigError(f"DDPStrategy: sync_bn must be None or 'torch' (torch.nn.SyncBatchNorm; MMCV's "
+                          f"own SyncBN is not available), got {sync_bn!r}")
 
 
 def build_strategy(strategy, distributed: bool, **features) -> BaseStrategy:
