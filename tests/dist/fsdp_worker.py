@@ -164,6 +164,15 @@ def main(out):
         result[f"ac_{name}_equal"] = same(plain, ckpt)
         result[f"ac_{name}_forward_runs"] = [len(plain_runs), len(ckpt_runs)]  # 1 and 2 (recomputed)
 
+    # gradient accumulation: FSDP skips the reduce-scatter inside a window as DDP skips the all-reduce
+    accumulate = dict(optimizer=dict(type="SGD", lr=0.1, momentum=0.9), accumulative_counts=2,
+                      clip_grad=dict(max_norm=0.05))
+    acc_fsdp = train(config(osp.join(out, "acc_fsdp"), full, max_iters=4, optim_wrapper=accumulate))
+    acc_ddp = train(config(osp.join(out, "acc_ddp"), dict(type="DDPStrategy"), max_iters=4, optim_wrapper=accumulate))
+    if rank == 0:
+        result["accumulate_close"] = same(acc_fsdp["weights"], acc_ddp["weights"], exact=False)
+        result["accumulate_differs"] = not same(acc_fsdp["weights"], ref, exact=False)
+
     # mixed precision and CPU offload: trains, computes in bfloat16, keeps float32 weights
     mixed = dict(full, mixed_precision=dict(param_dtype="bfloat16", reduce_dtype="float32"), cpu_offload=True)
     mp = train(config(osp.join(out, "mp"), mixed, max_iters=2))

@@ -63,6 +63,11 @@ def test_gradient_clipping_uses_the_norm_over_all_shards(fsdp_runs):
     assert result["ddp_close"]
 
 
+def test_gradient_accumulation_matches_ddp(fsdp_runs):
+    _, result = fsdp_runs
+    assert result["accumulate_close"] and result["accumulate_differs"]
+
+
 def test_activation_checkpointing_recomputes_and_keeps_gradients(fsdp_runs):
     _, result = fsdp_runs
     for name in ("fsdp", "ddp"):
