@@ -45,7 +45,9 @@ class BaseStrategy:
         self.weights_initialized = False
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+        features = [f"{k}={v!r}" for k, v in (("compile", self.compile), ("channels_last", self.channels_last),
+                                               ("activation_checkpointing", self.activation_checkpointing)) if v]
+        return f"{type(self).__name__}({', '.join(features)})"
 
     # ------------------------------------------------------------ the model
     def prepare_model(self, runner, model: nn.Module) -> nn.Module:

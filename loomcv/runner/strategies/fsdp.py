@@ -122,9 +122,10 @@ class FSDPStrategy(BaseStrategy):
         self.sharded = False  # set when the model is actually sharded (a process group exists)
 
     def __repr__(self) -> str:
+        features = super().__repr__()[len("FSDPStrategy("):-1]
         return (f"FSDPStrategy(units={self.units_spec!r}, reshard_after_forward={self.reshard_after_forward}, "
                 f"mixed_precision={self.mp_policy}, cpu_offload={self.cpu_offload}, "
-                f"state_dict_type={self.state_dict_type!r})")
+                f"state_dict_type={self.state_dict_type!r}{', ' + features if features else ''})")
 
     # ------------------------------------------------------------ configuration
     @staticmethod
