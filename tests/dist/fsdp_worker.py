@@ -139,6 +139,8 @@ def main(out):
     cross = train(config(osp.join(out, "cross"), sharded, resume=osp.join(out, "full", "iter_3.pth")))
     cross_back = train(config(osp.join(out, "cross_back"), full, resume=osp.join(out, "sharded", "iter_3.pth")))
     ddp = train(config(osp.join(out, "ddp"), dict(type="DDPStrategy")))
+    ddp_from_fsdp = train(config(osp.join(out, "ddp_resumed"), dict(type="DDPStrategy"),
+                                 resume=osp.join(out, "full", "iter_3.pth")))
 
     if rank == 0:
         ref = run_full["weights"]
@@ -150,11 +152,13 @@ def main(out):
         result["cross_equal"] = same(cross["weights"], ref) and same(cross_back["weights"], ref)
         result["saved_equal"] = same(torch.load(osp.join(out, "full", "iter_6.pth"))["state_dict"], ref)
         result["ddp_close"] = same(ddp["weights"], ref, exact=False)
+        result["ddp_resumes_fsdp_close"] = same(ddp_from_fsdp["weights"], ref, exact=False)
         result["grad_norms"] = [run_full["grad_norm"], ddp["grad_norm"]]
         result["losses"] = [run_full["loss"], resumed_full["loss"], resumed_sharded["loss"]]
         # a resumed run starts at iteration 3: it saves iter_6 only (a run from scratch would save iter_3 too)
         result["resumed_saved"] = [sorted(f for f in os.listdir(osp.join(out, name)) if f.startswith("iter_"))
-                                   for name in ("full_resumed", "sharded_resumed", "cross", "cross_back")]
+                                   for name in ("full_resumed", "sharded_resumed", "cross", "cross_back",
+                                                "ddp_resumed")]
 
     # activation checkpointing: the same gradients, under FSDP and under DDP
     for name, strategy in (("fsdp", full), ("ddp", dict(type="DDPStrategy"))):

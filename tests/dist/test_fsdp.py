@@ -52,7 +52,8 @@ def test_full_and_sharded_checkpoints_resume_exactly(fsdp_runs):
     assert result["sharded_folder"] == [".metadata", "__0_0.distcp", "__1_0.distcp", "runner_state.pth"]
     assert result["sharded_equal"]   # the same training, whichever way it checkpoints
     assert result["resumed_full_equal"] and result["resumed_sharded_equal"] and result["cross_equal"]
-    assert result["resumed_saved"] == [["iter_6.pth"]] * 4   # they did start at iteration 3
+    assert result["resumed_saved"] == [["iter_6.pth"]] * 5   # they did start at iteration 3
+    assert result["ddp_resumes_fsdp_close"]   # a full FSDP checkpoint is an ordinary one
     assert len(set(result["losses"])) == 1
 
 
