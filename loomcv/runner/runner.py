@@ -261,7 +261,7 @@ class Runner(HookDispatch, CheckpointIO):
         """Train (and validate) as train_cfg says; returns the model."""
         loop = self.train_loop
         self.optim_wrapper = self.build_optim_wrapper(self.optim_wrapper)
-        self.strategy.prepare_optim_wrapper(self.model, self.optim_wrapper)
+        self.strategy.prepare_training(self)
         self.scale_lr(self.optim_wrapper, self.auto_scale_lr)
         self.param_schedulers = self.build_param_scheduler(self.param_schedulers)
         if self._val_loop is not None:

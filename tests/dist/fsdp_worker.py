@@ -177,6 +177,12 @@ def main(out):
         result["accumulate_close"] = same(acc_fsdp["weights"], acc_ddp["weights"], exact=False)
         result["accumulate_differs"] = not same(acc_fsdp["weights"], ref, exact=False)
 
+    # a hook that deep-copies the model is refused with a reason
+    try:
+        train(config(osp.join(out, "ema"), full, max_iters=2, custom_hooks=[dict(type="EMAHook")]))
+    except Exception as err:  # noqa: BLE001  (the message is what is checked)
+        result["ema_error"] = f"{type(err).__name__}: {err}"
+
     # mixed precision and CPU offload: trains, computes in bfloat16, keeps float32 weights
     mixed = dict(full, mixed_precision=dict(param_dtype="bfloat16", reduce_dtype="float32"), cpu_offload=True)
     mp = train(config(osp.join(out, "mp"), mixed, max_iters=2))
