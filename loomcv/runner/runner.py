@@ -43,7 +43,9 @@ class Runner(HookDispatch, CheckpointIO):
     (False, True/'auto' for the latest checkpoint in ``work_dir``, or a path), ``launcher``
     ('none' | 'pytorch' | 'slurm'), ``env_cfg``, ``log_processor``, ``log_level``,
     ``visualizer``, ``default_scope``, ``randomness``, ``experiment_name``, ``auto_scale_lr``
-    and ``cfg`` (the whole config, dumped into the log folder).
+    and ``cfg`` (the whole config, dumped into the log folder). As MMEngine's FlexibleRunner
+    (``runner_type='FlexibleRunner'`` names this class): ``strategy`` (DDP, FSDP; see
+    docs/distributed.md), ``compile``, ``activation_checkpointing`` and ``channels_last``.
     """
 
     def __init__(self, model: Union[nn.Module, dict], work_dir: str,
