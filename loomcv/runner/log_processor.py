@@ -10,7 +10,7 @@ iterations; ``custom_cfg`` picks other statistics per scalar.
 import datetime
 import re
 from collections import OrderedDict
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, List, Optional, Sequence, Tuple
 
 import torch
 

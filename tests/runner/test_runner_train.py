@@ -6,7 +6,6 @@ import os.path as osp
 import sys
 
 import pytest
-import torch
 
 sys.path.insert(0, osp.dirname(__file__))
 import tiny_components as T  # noqa: E402

@@ -12,7 +12,6 @@ sys.path.insert(0, osp.dirname(__file__))
 import tiny_components as T  # noqa: E402
 
 from loomcv.errors import ConfigError  # noqa: E402
-from loomcv.checkpoint import _load_checkpoint  # noqa: E402
 from loomcv.runner import Runner  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
