@@ -12,14 +12,18 @@ Three models, one CPU thread, process CPU time (not what the shared machine give
   preprocessor, loss parsing, optim wrapper).
 
 Each repeat runs the hand loop and the Runner back to back (a pair); the ratio reported is the
-median over the pairs, so machine noise hits both sides alike.
+median over the pairs, so machine noise hits both sides alike. Last, the function calls per
+iteration beyond the hand loop's (``sys.setprofile``): the framework's work, which machine noise
+does not move.
 
     python benchmarks/runner_overhead.py [--iters 400] [--repeats 5] [--models cnn mlp tiny]
 """
 
 import argparse
+import contextlib
 import logging
 import statistics
+import sys
 import tempfile
 import time
 
@@ -75,11 +79,34 @@ def loader(iters, size="mlp"):
     return DataLoader(data, batch_size=batch_size, shuffle=False, collate_fn=collate)
 
 
-def hand_written(iters, size="mlp"):
+class CallCounter:
+    """Counts Python and C function calls while active (``sys.setprofile``): a measure of the
+    framework's work that machine noise does not move."""
+
+    def __init__(self):
+        self.python = self.c = 0
+
+    def _profile(self, frame, event, arg):
+        if event == "call":
+            self.python += 1
+        elif event == "c_call":
+            self.c += 1
+
+    def __enter__(self):
+        sys.setprofile(self._profile)
+        return self
+
+    def __exit__(self, *exc):
+        sys.setprofile(None)
+
+
+def hand_written(iters, size="mlp", counter=None):
     model = make_net(size)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     data = loader(iters, size)
     lines = []
+    counting = counter if counter is not None else contextlib.nullcontext()
+    counting.__enter__()
     start = clock()
     model.train()
     for i, batch in enumerate(data):
@@ -89,10 +116,12 @@ def hand_written(iters, size="mlp"):
         optimizer.step()
         if (i + 1) % 50 == 0:  # what a hand-written loop logs: the loss now and then
             lines.append(f"iter {i + 1} loss {loss.item():.4f}")
-    return (clock() - start) / iters
+    elapsed = clock() - start
+    counting.__exit__(None, None, None)
+    return elapsed / iters
 
 
-def with_runner(iters, size="mlp"):
+def with_runner(iters, size="mlp", counter=None):
     with tempfile.TemporaryDirectory() as work_dir:
         runner = Runner(model=Wrapped(size), work_dir=work_dir, train_dataloader=loader(iters, size),
                         train_cfg=dict(by_epoch=True, max_epochs=1),
@@ -106,9 +135,10 @@ def with_runner(iters, size="mlp"):
         original = loop.run_epoch
 
         def timed_epoch():
-            times["start"] = clock()
-            original()
-            times["end"] = clock()
+            with counter if counter is not None else contextlib.nullcontext():
+                times["start"] = clock()
+                original()
+                times["end"] = clock()
 
         loop.run_epoch = timed_epoch
         runner.train()
@@ -125,6 +155,14 @@ def measure(size: str, iters: int, repeats: int) -> dict:
         hand.append(hand_written(iters, size))
         run.append(with_runner(iters, size))
     return dict(hand=hand, runner=run)
+
+
+def count_calls(size: str, iters: int = 200) -> tuple:
+    """Function calls per iteration beyond the hand loop's: (Python, C)."""
+    hand, run = CallCounter(), CallCounter()
+    hand_written(iters, size, hand)
+    with_runner(iters, size, run)
+    return (run.python - hand.python) / iters, (run.c - hand.c) / iters
 
 
 def report(size: str, result: dict) -> str:
@@ -152,6 +190,9 @@ def main():
         clock = time.perf_counter
     for size in args.models:
         print(report(size, measure(size, args.iters, args.repeats)), flush=True)
+    python_calls, c_calls = count_calls("tiny")
+    print(f"framework work per iteration (deterministic): {python_calls:+.1f} Python and {c_calls:+.1f} C function "
+          f"calls beyond the hand loop's", flush=True)
 
 
 if __name__ == "__main__":

@@ -177,7 +177,7 @@ class _TrainLoop(BaseLoop):
         runner.call_hook("after_train_iter", batch_idx=idx, data_batch=data_batch, outputs=outputs)
         self._iter += 1
         self._inner_iter += 1
-        if runner.stop_requested:
+        if runner._preemption.signum is not None:  # a stop signal arrived (runner.stop_requested)
             runner.save_interrupted()
 
 

@@ -43,7 +43,9 @@ class Runner(HookDispatch, CheckpointIO):
     (False, True/'auto' for the latest checkpoint in ``work_dir``, or a path), ``launcher``
     ('none' | 'pytorch' | 'slurm'), ``env_cfg``, ``log_processor``, ``log_level``,
     ``visualizer``, ``default_scope``, ``randomness``, ``experiment_name``, ``auto_scale_lr``
-    and ``cfg`` (the whole config, dumped into the log folder).
+    and ``cfg`` (the whole config, dumped into the log folder). As MMEngine's FlexibleRunner
+    (``runner_type='FlexibleRunner'`` names this class): ``strategy`` (DDP, FSDP; see
+    docs/distributed.md), ``compile``, ``activation_checkpointing`` and ``channels_last``.
     """
 
     def __init__(self, model: Union[nn.Module, dict], work_dir: str,
@@ -262,7 +264,7 @@ class Runner(HookDispatch, CheckpointIO):
         """Train (and validate) as train_cfg says; returns the model."""
         loop = self.train_loop
         self.optim_wrapper = self.build_optim_wrapper(self.optim_wrapper)
-        self.strategy.prepare_optim_wrapper(self.model, self.optim_wrapper)
+        self.strategy.prepare_training(self)
         self.scale_lr(self.optim_wrapper, self.auto_scale_lr)
         self.param_schedulers = self.build_param_scheduler(self.param_schedulers)
         if self._val_loop is not None:

@@ -73,7 +73,7 @@ def log_start(runner) -> None:
                        "\n".join(f"    {k}: {v}" for k, v in info.items()) +
                        f"\n\nRuntime environment:\n    seed: {runner.seed}\n    randomness: {runner._randomness_cfg}"
                        f"\n    launcher: {runner.launcher}\n    distributed: {runner.distributed} "
-                       f"(world size {runner.world_size})\n" + "-" * 60)
+                       f"(world size {runner.world_size})\n    strategy: {runner.strategy!r}\n" + "-" * 60)
     cfg = runner.cfg
     if cfg is not None:
         runner.logger.info(f"Config:\n{config_text(cfg)}")

@@ -139,6 +139,8 @@ def main(out):
     cross = train(config(osp.join(out, "cross"), sharded, resume=osp.join(out, "full", "iter_3.pth")))
     cross_back = train(config(osp.join(out, "cross_back"), full, resume=osp.join(out, "sharded", "iter_3.pth")))
     ddp = train(config(osp.join(out, "ddp"), dict(type="DDPStrategy")))
+    ddp_from_fsdp = train(config(osp.join(out, "ddp_resumed"), dict(type="DDPStrategy"),
+                                 resume=osp.join(out, "full", "iter_3.pth")))
 
     if rank == 0:
         ref = run_full["weights"]
@@ -150,11 +152,13 @@ def main(out):
         result["cross_equal"] = same(cross["weights"], ref) and same(cross_back["weights"], ref)
         result["saved_equal"] = same(torch.load(osp.join(out, "full", "iter_6.pth"))["state_dict"], ref)
         result["ddp_close"] = same(ddp["weights"], ref, exact=False)
+        result["ddp_resumes_fsdp_close"] = same(ddp_from_fsdp["weights"], ref, exact=False)
         result["grad_norms"] = [run_full["grad_norm"], ddp["grad_norm"]]
         result["losses"] = [run_full["loss"], resumed_full["loss"], resumed_sharded["loss"]]
         # a resumed run starts at iteration 3: it saves iter_6 only (a run from scratch would save iter_3 too)
         result["resumed_saved"] = [sorted(f for f in os.listdir(osp.join(out, name)) if f.startswith("iter_"))
-                                   for name in ("full_resumed", "sharded_resumed", "cross", "cross_back")]
+                                   for name in ("full_resumed", "sharded_resumed", "cross", "cross_back",
+                                                "ddp_resumed")]
 
     # activation checkpointing: the same gradients, under FSDP and under DDP
     for name, strategy in (("fsdp", full), ("ddp", dict(type="DDPStrategy"))):
@@ -163,6 +167,21 @@ def main(out):
                                             activation_checkpointing=["Block"]))
         result[f"ac_{name}_equal"] = same(plain, ckpt)
         result[f"ac_{name}_forward_runs"] = [len(plain_runs), len(ckpt_runs)]  # 1 and 2 (recomputed)
+
+    # gradient accumulation: FSDP skips the reduce-scatter inside a window as DDP skips the all-reduce
+    accumulate = dict(optimizer=dict(type="SGD", lr=0.1, momentum=0.9), accumulative_counts=2,
+                      clip_grad=dict(max_norm=0.05))
+    acc_fsdp = train(config(osp.join(out, "acc_fsdp"), full, max_iters=4, optim_wrapper=accumulate))
+    acc_ddp = train(config(osp.join(out, "acc_ddp"), dict(type="DDPStrategy"), max_iters=4, optim_wrapper=accumulate))
+    if rank == 0:
+        result["accumulate_close"] = same(acc_fsdp["weights"], acc_ddp["weights"], exact=False)
+        result["accumulate_differs"] = not same(acc_fsdp["weights"], ref, exact=False)
+
+    # a hook that deep-copies the model is refused with a reason
+    try:
+        train(config(osp.join(out, "ema"), full, max_iters=2, custom_hooks=[dict(type="EMAHook")]))
+    except Exception as err:  # noqa: BLE001  (the message is what is checked)
+        result["ema_error"] = f"{type(err).__name__}: {err}"
 
     # mixed precision and CPU offload: trains, computes in bfloat16, keeps float32 weights
     mixed = dict(full, mixed_precision=dict(param_dtype="bfloat16", reduce_dtype="float32"), cpu_offload=True)

@@ -52,7 +52,8 @@ def test_full_and_sharded_checkpoints_resume_exactly(fsdp_runs):
     assert result["sharded_folder"] == [".metadata", "__0_0.distcp", "__1_0.distcp", "runner_state.pth"]
     assert result["sharded_equal"]   # the same training, whichever way it checkpoints
     assert result["resumed_full_equal"] and result["resumed_sharded_equal"] and result["cross_equal"]
-    assert result["resumed_saved"] == [["iter_6.pth"]] * 4   # they did start at iteration 3
+    assert result["resumed_saved"] == [["iter_6.pth"]] * 5   # they did start at iteration 3
+    assert result["ddp_resumes_fsdp_close"]   # a full FSDP checkpoint is an ordinary one
     assert len(set(result["losses"])) == 1
 
 
@@ -63,11 +64,21 @@ def test_gradient_clipping_uses_the_norm_over_all_shards(fsdp_runs):
     assert result["ddp_close"]
 
 
+def test_gradient_accumulation_matches_ddp(fsdp_runs):
+    _, result = fsdp_runs
+    assert result["accumulate_close"] and result["accumulate_differs"]
+
+
 def test_activation_checkpointing_recomputes_and_keeps_gradients(fsdp_runs):
     _, result = fsdp_runs
     for name in ("fsdp", "ddp"):
         assert result[f"ac_{name}_forward_runs"] == [1, 2]
         assert result[f"ac_{name}_equal"]
+
+
+def test_ema_is_refused_with_a_reason(fsdp_runs):
+    _, result = fsdp_runs
+    assert result["ema_error"].startswith("ConfigError: FSDPStrategy: EMAHook keeps a deep copy of the model")
 
 
 def test_mixed_precision_and_cpu_offload(fsdp_runs):

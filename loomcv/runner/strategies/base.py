@@ -7,8 +7,8 @@ carries the model features of the config (``compile``, ``activation_checkpointin
 ``channels_last``) because where they apply depends on the wrapping.
 
 The Runner asks its strategy to prepare the model (at construction), to
-attach the optimizer once it is built (after sharding), to compile (when
-training starts), and to read and write checkpoints.
+prepare training once the optimizer is built (after sharding), to compile
+(when training starts), and to read and write checkpoints.
 """
 
 import os.path as osp
@@ -45,7 +45,9 @@ class BaseStrategy:
         self.weights_initialized = False
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+        features = [f"{k}={v!r}" for k, v in (("compile", self.compile), ("channels_last", self.channels_last),
+                                               ("activation_checkpointing", self.activation_checkpointing)) if v]
+        return f"{type(self).__name__}({', '.join(features)})"
 
     # ------------------------------------------------------------ the model
     def prepare_model(self, runner, model: nn.Module) -> nn.Module:
@@ -71,8 +73,8 @@ class BaseStrategy:
             what = compile_model(runner.model, self.compile, runner.device)
             runner.logger.info(f"compile: {what}; the first iterations are slow while it compiles")
 
-    def prepare_optim_wrapper(self, model: nn.Module, optim_wrapper) -> None:
-        """Called once the optimizer exists (it is built after the model is wrapped or sharded)."""
+    def prepare_training(self, runner) -> None:
+        """Called when training starts, once the optimizer exists (built after wrapping or sharding)."""
 
     # ------------------------------------------------------------ checkpoints
     def model_state_dict(self, model: nn.Module) -> Optional[dict]:

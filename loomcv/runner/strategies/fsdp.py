@@ -122,9 +122,10 @@ class FSDPStrategy(BaseStrategy):
         self.sharded = False  # set when the model is actually sharded (a process group exists)
 
     def __repr__(self) -> str:
+        features = super().__repr__()[len("FSDPStrategy("):-1]
         return (f"FSDPStrategy(units={self.units_spec!r}, reshard_after_forward={self.reshard_after_forward}, "
                 f"mixed_precision={self.mp_policy}, cpu_offload={self.cpu_offload}, "
-                f"state_dict_type={self.state_dict_type!r})")
+                f"state_dict_type={self.state_dict_type!r}{', ' + features if features else ''})")
 
     # ------------------------------------------------------------ configuration
     @staticmethod
@@ -244,12 +245,21 @@ class FSDPStrategy(BaseStrategy):
             fully_shard(norm, **dict(options, mp_policy=policy))
         return len(norms)
 
-    def prepare_optim_wrapper(self, model: nn.Module, optim_wrapper) -> None:
+    def prepare_training(self, runner) -> None:
+        """The optim wrappers read and write their state through the shards; hooks that copy the
+        whole model (EMA) are refused with a reason rather than failing inside ``deepcopy``."""
         if not self.sharded:
             return
+        from loomcv.hooks import EMAHook
+        copying = sorted({type(h).__name__ for h in runner.hooks if isinstance(h, EMAHook)})
+        if copying:
+            raise ConfigError(f"FSDPStrategy: {', '.join(copying)} keeps a deep copy of the model, which a sharded "
+                              f"model cannot give (FSDP refuses deepcopy); remove it from custom_hooks or train "
+                              f"with DDPStrategy")
+        optim_wrapper = runner.optim_wrapper
         wrappers = optim_wrapper.values() if hasattr(optim_wrapper, "values") else [optim_wrapper]
         for wrapper in wrappers:
-            wrapper.optimizer_state_io = ShardedOptimizerState(model, self.state_dict_type == "full")
+            wrapper.optimizer_state_io = ShardedOptimizerState(runner.model, self.state_dict_type == "full")
 
     # ------------------------------------------------------------ checkpoints
     def model_state_dict(self, model: nn.Module) -> Optional[dict]:

@@ -17,6 +17,7 @@ them; :func:`names_to_indices` and :func:`indices_to_names` convert.
 
 import os
 import os.path as osp
+import warnings
 from typing import Any, Dict, List, Optional
 
 import torch
@@ -173,8 +174,10 @@ def load_sharded(folder: str, model: nn.Module, optimizer: Optional[torch.optim.
         state = get_optimizer_state_dict(model, optimizer)["state"]
         want["optimizer_state"] = _template(state, saved, "optimizer_state", False)
     from loomcv import dist
-    dcp.load(want, checkpoint_id=folder, planner=DefaultLoadPlanner(allow_partial_load=True),
-             no_dist=not dist.is_distributed())
+    with warnings.catch_warnings():  # one process reading a folder of shards is what we mean
+        warnings.filterwarnings("ignore", message="torch.distributed is disabled")
+        dcp.load(want, checkpoint_id=folder, planner=DefaultLoadPlanner(allow_partial_load=True),
+                 no_dist=not dist.is_distributed())
     checkpoint["state_dict"] = want["state_dict"]
     if "optimizer_state" in want:
         optim_state = dict(checkpoint["optimizer"])
