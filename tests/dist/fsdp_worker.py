@@ -20,7 +20,7 @@ import torch.nn.functional as F
 sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), "runner"))
 import tiny_components as T  # noqa: E402
 
-from loomcv.model import BaseModel  # noqa: E402
+from loomcv.model import BaseDataPreprocessor, BaseModel  # noqa: E402
 from loomcv.registry import MODELS  # noqa: E402
 
 
@@ -46,6 +46,35 @@ class ShardNet(BaseModel):
 
     def forward(self, inputs, data_samples=None, mode="tensor"):
         logits = self.head(self.blocks(self.stem(inputs)))
+        if mode == "loss":
+            return dict(loss=F.cross_entropy(logits, data_samples))
+        if mode == "predict":
+            return [dict(pred=p, gt=g) for p, g in zip(logits.argmax(1), data_samples)]
+        return logits
+
+
+@MODELS.register_module(force=True)
+class PointsAsImages(BaseDataPreprocessor):
+    """The 8-d points as 2x2x2 images, so that a convolution sees 4-D inputs."""
+
+    def forward(self, data, training=False):
+        data = self.cast_data(data)
+        return dict(data, inputs=data["inputs"].view(-1, 2, 2, 2))
+
+
+@MODELS.register_module(force=True)
+class ConvShardNet(BaseModel):
+    """A 2x2 convolution and a head; records whether its inputs came channels_last."""
+
+    def __init__(self, data_preprocessor=None, init_cfg=None):
+        super().__init__(data_preprocessor=dict(type="PointsAsImages"), init_cfg=init_cfg)
+        self.conv = nn.Conv2d(2, 4, 2, padding=1)
+        self.head = nn.Linear(36, 2)
+        self.formats = []
+
+    def forward(self, inputs, data_samples=None, mode="tensor"):
+        self.formats.append(inputs.is_contiguous(memory_format=torch.channels_last))
+        logits = self.head(F.relu(self.conv(inputs)).flatten(1))
         if mode == "loss":
             return dict(loss=F.cross_entropy(logits, data_samples))
         if mode == "predict":
@@ -182,6 +211,13 @@ def main(out):
         train(config(osp.join(out, "ema"), full, max_iters=2, custom_hooks=[dict(type="EMAHook")]))
     except Exception as err:  # noqa: BLE001  (the message is what is checked)
         result["ema_error"] = f"{type(err).__name__}: {err}"
+
+    # channels_last with FSDP: inputs converted, parameters left contiguous (fully_shard's requirement)
+    conv = train(config(osp.join(out, "channels_last"), dict(type="FSDPStrategy"), max_iters=2,
+                        model=dict(type="ConvShardNet"),
+                        channels_last=True))
+    result["channels_last_inputs"] = sorted(set(conv["runner"].model.formats))
+    result["channels_last_loss_finite"] = bool(torch.isfinite(torch.tensor(conv["loss"])))
 
     # mixed precision and CPU offload: trains, computes in bfloat16, keeps float32 weights
     mixed = dict(full, mixed_precision=dict(param_dtype="bfloat16", reduce_dtype="float32"), cpu_offload=True)

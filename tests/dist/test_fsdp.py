@@ -76,6 +76,11 @@ def test_activation_checkpointing_recomputes_and_keeps_gradients(fsdp_runs):
         assert result[f"ac_{name}_equal"]
 
 
+def test_channels_last_converts_the_inputs_under_fsdp(fsdp_runs):
+    _, result = fsdp_runs
+    assert result["channels_last_inputs"] == [True] and result["channels_last_loss_finite"]
+
+
 def test_ema_is_refused_with_a_reason(fsdp_runs):
     _, result = fsdp_runs
     assert result["ema_error"].startswith("ConfigError: FSDPStrategy: EMAHook keeps a deep copy of the model")

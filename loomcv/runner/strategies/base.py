@@ -56,9 +56,10 @@ class BaseStrategy:
         if is_model_wrapper(model):
             return model
         if self.channels_last:
-            to_channels_last(model)
-            runner.logger.info("channels_last: 4-D parameters and the preprocessed 4-D inputs use "
-                               "torch.channels_last")
+            weights = self.channels_last_parameters()
+            to_channels_last(model, parameters=weights)
+            runner.logger.info(f"channels_last: {'4-D parameters and ' if weights else ''}the preprocessed 4-D "
+                               f"inputs use torch.channels_last")
         if self.activation_checkpointing:
             names = turn_on_activation_checkpointing(model, self.activation_checkpointing)
             runner.logger.info(f"activation checkpointing on {len(names)} module(s): {', '.join(names)}")
@@ -66,6 +67,10 @@ class BaseStrategy:
 
     def wrap(self, runner, model: nn.Module) -> nn.Module:
         return model.to(runner.device)
+
+    def channels_last_parameters(self) -> bool:
+        """Whether ``channels_last`` converts the parameters too (not only the inputs)."""
+        return True
 
     def compile_model(self, runner) -> None:
         """Compile the model's forward when the config asks for it (once, when training starts)."""

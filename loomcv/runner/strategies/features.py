@@ -102,10 +102,13 @@ def _inputs_channels_last(module: nn.Module, args: Any, output: Any) -> Any:
     return output
 
 
-def to_channels_last(model: nn.Module) -> nn.Module:
+def to_channels_last(model: nn.Module, parameters: bool = True) -> nn.Module:
     """4-D parameters and buffers (convolution weights) and the preprocessed 4-D inputs in
-    ``torch.channels_last``; what tensor-core convolutions run fastest on."""
-    model.to(memory_format=torch.channels_last)
+    ``torch.channels_last``; what tensor-core convolutions run fastest on. ``parameters=False``
+    converts the inputs only (FSDP shards only contiguous parameters; a convolution given
+    channels_last inputs computes in channels_last anyway)."""
+    if parameters:
+        model.to(memory_format=torch.channels_last)
     preprocessor = getattr(model, "data_preprocessor", None)
     if isinstance(preprocessor, nn.Module) and not getattr(preprocessor, "_loomcv_channels_last", False):
         preprocessor.register_forward_hook(_inputs_channels_last)

@@ -177,6 +177,9 @@ class FSDPStrategy(BaseStrategy):
         return list(reversed(select_modules(model, spec, "FSDPStrategy wrap_modules")))
 
     # ------------------------------------------------------------ sharding
+    def channels_last_parameters(self) -> bool:
+        return not dist.is_distributed()  # fully_shard takes contiguous parameters only
+
     def wrap(self, runner, model: nn.Module) -> nn.Module:
         if not dist.is_distributed():
             runner.logger.warning(
