@@ -120,6 +120,25 @@ class BaseDetDataset(BaseDataset):
         if self.log_summary:
             print_log(self.summary, "current", logging.INFO)
 
+    def check_model(self, model) -> None:
+        """The detector's heads must predict as many classes as the dataset names: called once by
+        the Runner when a loop is built. A mismatch otherwise trains without error and evaluates
+        to an mAP of 0 (the trap MMDetection's users report most often with custom data)."""
+        classes = self.metainfo.get("classes")
+        if classes is None:
+            return
+        where = f"{type(self).__name__} ({self.ann_file})" if self.ann_file else type(self).__name__
+        if isinstance(classes, str):
+            raise ConfigError(f"{where}: metainfo classes is the string {classes!r}, read as "
+                              f"{len(classes)} one-letter classes; write classes=({classes!r},) with a comma")
+        for path, head in class_heads(model):
+            if head.num_classes != len(classes):
+                shown = ", ".join(map(repr, list(classes)[:5])) + (", ..." if len(classes) > 5 else "")
+                raise ConfigError(
+                    f"{where}: the dataset has {len(classes)} classes ({shown}) but model.{path}.num_classes="
+                    f"{head.num_classes}; set model.{path}.num_classes={len(classes)}, or give the dataset "
+                    f"metainfo=dict(classes=(...)) with the {head.num_classes} classes the model predicts")
+
     def load_proposals(self) -> None:
         """Attach ``proposals`` to each entry from ``proposal_file`` (keyed by ``<folder>/<file name>``)."""
         path = self.proposal_file
@@ -189,3 +208,13 @@ class BaseDetDataset(BaseDataset):
             notes.append(f"warning: {len(empty)} class(es) have no instance: {', '.join(map(str, empty[:10]))}"
                          + (" ..." if len(empty) > 10 else ""))
         return format_summary(f"{type(self).__name__} summary", rows, notes, class_counts)
+
+
+def class_heads(model):
+    """(path, module) of the detector's classifying heads: ``bbox_head``/``mask_head`` modules with
+    an int ``num_classes`` (the RPN's one class is not the dataset's)."""
+    for path, module in model.named_modules():
+        found = getattr(module, "num_classes", None)
+        if (path.split(".")[-1] in ("bbox_head", "mask_head") and isinstance(found, int)
+                and not isinstance(found, bool)):
+            yield path, module
