@@ -17,7 +17,7 @@ import time
 
 import torch
 
-DEFAULT = "yolov3_mobilenetv2_1xb32_digitsdet"
+DEFAULT = "yolov3_mobilenetv2_1xb16_digitsdet"
 
 
 def main() -> None:

@@ -73,15 +73,18 @@ def test_config_values_follow_mmdetection():
 
 
 def test_digits_default_config_builds_a_small_yolov3():
-    cfg = Config.fromfile(find_config("yolov3_mobilenetv2_1xb32_digitsdet"))
+    cfg = Config.fromfile(find_config("yolov3_mobilenetv2_1xb16_digitsdet"))
     assert cfg.train_dataloader.dataset.type == "DigitsDetDataset" and cfg.val_evaluator.type == "CocoMetric"
     model = build_model(cfg)
     assert type(model).__name__ == "YOLOV3" and model.bbox_head.num_classes == 10
     assert sum(p.numel() for p in model.parameters()) < 1_500_000
     model.eval()
     with torch.no_grad():
-        maps = model(torch.zeros(1, 3, 64, 64), mode="tensor")[0]
-    assert [tuple(m.shape) for m in maps] == [(1, 45, 2, 2), (1, 45, 4, 4), (1, 45, 8, 8)]
+        maps = model(torch.zeros(1, 3, 96, 96), mode="tensor")[0]
+    assert [tuple(m.shape) for m in maps] == [(1, 45, 3, 3), (1, 45, 6, 6), (1, 45, 12, 12)]
+    assert cfg.train_dataloader.dataset.img_size == 96 and cfg.train_dataloader.batch_size == 16
+    variant = Config.fromfile(find_config("yolov3_mobilenetv2_1xb32_digitsdet"))
+    assert variant.train_dataloader.batch_size == 32 and variant.model == cfg.model
 
 
 # Seed 000 (the article on registries and cross-library calls), as written: only the missing closing
