@@ -9,11 +9,14 @@ the repeats after a warm-up) and the ratio eager / runtime (above 1: faster
 than eager).
 
 All runtimes get the same thread count (``--threads``, default 1): torch's
-intra-op threads and ONNX Runtime's ``intra_op_num_threads``. Wall-clock time
-(``time.perf_counter``): on a shared machine the numbers move with the load,
-so compare the ratios of one run rather than absolute times across runs.
+intra-op threads and ONNX Runtime's ``intra_op_num_threads``. The runtimes
+take turns within each repeat, so a burst of load from others on a shared
+machine hits all of them alike; with one thread the clock is this process's
+CPU time (``time.process_time``: the work done, not the time the machine gave
+to others), ``--wall`` or more threads measure wall-clock time.
 
-    python benchmarks/export_latency.py [--repeats 10] [--threads 1] [--models resnet18 mobilenet_v2 deit_tiny]
+    python benchmarks/export_latency.py [--repeats 10] [--threads 1] [--wall]
+                                        [--models resnet18 mobilenet_v2 deit_tiny]
 """
 
 import argparse
@@ -52,16 +55,18 @@ def build(name: str) -> torch.nn.Module:
         return MODELS.build(MODELS_CFG[name]).eval()
 
 
-def time_call(fn, x, repeats: int, warmup: int = 2) -> float:
-    """Median milliseconds of ``fn(x)`` over ``repeats`` calls after ``warmup`` calls."""
-    for _ in range(warmup):
-        fn(x)
-    times = []
+def time_calls(calls: dict, x, repeats: int, clock, warmup: int = 2) -> dict:
+    """Median milliseconds of each ``calls[name](x)``; the calls take turns within each repeat."""
+    for fn in calls.values():
+        for _ in range(warmup):
+            fn(x)
+    times = {name: [] for name in calls}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn(x)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
+        for name, fn in calls.items():
+            start = clock()
+            fn(x)
+            times[name].append(clock() - start)
+    return {name: statistics.median(t) * 1e3 for name, t in times.items()}
 
 
 def runners(name: str, folder: str, threads: int):
@@ -96,9 +101,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--wall", action="store_true", help="wall-clock time instead of process CPU time")
     parser.add_argument("--models", nargs="+", default=list(MODELS_CFG), choices=list(MODELS_CFG))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    wall = args.wall or args.threads > 1
+    clock = time.perf_counter if wall else time.process_time
     warnings.filterwarnings("ignore")
     rng = np.random.default_rng(0)
     rows = []
@@ -107,10 +115,12 @@ def main() -> None:
             calls = runners(name, folder, args.threads)
             for batch in BATCHES:
                 x = rng.standard_normal((batch, 3, 224, 224)).astype(np.float32)
-                ms = {rt: time_call(calls[rt], x, args.repeats) for rt in RUNTIMES}
+                ms = time_calls({rt: calls[rt] for rt in RUNTIMES}, x, args.repeats, clock)
                 rows.append((name, batch, ms))
-    print(f"CPU latency, ms per batch (median of {args.repeats}), {args.threads} thread(s), "
-          f"torch {torch.__version__}; ratio = eager / runtime")
+    import onnxruntime
+    print(f"CPU latency, ms per batch ({'wall-clock' if wall else 'process CPU'} time, median of {args.repeats}), "
+          f"{args.threads} thread(s), torch {torch.__version__}, onnxruntime {onnxruntime.__version__}; "
+          "ratio = eager / runtime")
     header = f"{'model':<14}{'batch':>6}" + "".join(f"{rt + ' ms':>16}" for rt in RUNTIMES) + \
         "".join(f"{'x ' + rt:>16}" for rt in RUNTIMES[1:])
     print(header)

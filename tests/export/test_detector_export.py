@@ -29,29 +29,38 @@ def _yolo_model():
     return model
 
 
-def _retina_cfg():
-    """RetinaNet R18-FPN at 16-64 channels, 96x96 test images."""
+SMALL = {
+    "retinanet": ("retinanet_r18_fpn_1x_coco", "retina_cls", {}),
+    "fcos": ("fcos_r50-caffe_fpn_gn-head_1x_coco", "conv_cls",
+             {"model.backbone.depth": 18, "model.bbox_head.norm_cfg": dict(type="GN", num_groups=8)}),
+}
+
+
+def _small_cfg(name="retinanet"):
+    """RetinaNet or FCOS on an R18-FPN at 16-32 channels, 96x96 test images."""
     from loomcv.config import Config
     from loomcv.config.loader import find_config
-    cfg = Config.fromfile(find_config("retinanet_r18_fpn_1x_coco"))
+    config, _, extra = SMALL[name]
+    cfg = Config.fromfile(find_config(config))
     cfg.merge_from_dict({
-        "model.backbone.base_channels": 16,
-        "model.backbone.init_cfg": None, "model.neck.in_channels": [16, 32, 64, 128],
-        "model.neck.out_channels": 32, "model.bbox_head.in_channels": 32, "model.bbox_head.feat_channels": 32,
+        "model.backbone.base_channels": 16, "model.backbone.init_cfg": None,
+        "model.neck.in_channels": [16, 32, 64, 128], "model.neck.out_channels": 32,
+        "model.bbox_head.in_channels": 32, "model.bbox_head.feat_channels": 32,
         "model.bbox_head.num_classes": 10, "model.test_cfg.score_thr": 0.3,
-        "test_dataloader.dataset.metainfo": dict(classes=DIGIT_NAMES)})
+        "test_dataloader.dataset.metainfo": dict(classes=DIGIT_NAMES), **extra})
     cfg.test_dataloader.dataset.pipeline = [
         dict(type="LoadImageFromFile"), dict(type="Resize", scale=(96, 96), keep_ratio=True),
         dict(type="PackDetInputs", meta_keys=("img_id", "img_path", "ori_shape", "img_shape", "scale_factor"))]
     return cfg
 
 
-def _retina_model(cfg):
+def _small_model(cfg, name="retinanet"):
+    """The detector with seeded weights; class biases drawn around 0 so that an untrained model detects."""
     from loomdet.apis import init_detector
     torch.manual_seed(0)
     model = init_detector(cfg)
     with torch.no_grad():
-        model.bbox_head.retina_cls.bias.normal_(0, 1)
+        getattr(model.bbox_head, SMALL[name][1]).bias.normal_(0, 1)
     return model
 
 
@@ -134,18 +143,24 @@ def test_yolov3_torchscript_dynamic_batch(tmp_path, canvases):
         DeployedDetector(model.cfg, str(result.path), backend="onnxruntime")
 
 
-@pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
-def test_retinanet_export_dynamic_batch_matches_pytorch(fmt, tmp_path, canvases):
+KINDS = dict(retinanet=("RetinaHead", ("cls_score", "bbox_pred")),
+             fcos=("FCOSHead", ("cls_score", "bbox_pred", "centerness")))
+
+
+@pytest.mark.parametrize("name, fmt, suffix", [("retinanet", "onnx", ".onnx"), ("retinanet", "torchscript", ".pt"),
+                                               ("fcos", "torch-export", ".pt2")])
+def test_retinanet_and_fcos_export_dynamic_batch_matches_pytorch(name, fmt, suffix, tmp_path, canvases):
     from loomdet.apis import inference_detector, init_deployed_detector
-    cfg = _retina_cfg()
-    model = _retina_model(cfg)
-    out = tmp_path / ("retina.onnx" if fmt == "onnx" else "retina.pt")
+    cfg = _small_cfg(name)
+    model = _small_model(cfg, name)
+    out = tmp_path / (name + suffix)
     result = export_model(model, fmt, out, (3, 96, 96), dynamic_batch=True, cfg=cfg,
                           dataset_meta=model.dataset_meta)
     assert result.comparison.ok and result.batches == [1, 2, 3]
     meta = json.loads(open(result.sidecar).read())
-    assert meta["outputs"] == [f"{k}_{i}" for k in ("cls_score", "bbox_pred") for i in range(5)]
-    assert meta["postprocess"]["head"] == "RetinaHead" and meta["postprocess"]["num_levels"] == 5
+    head, kinds = KINDS[name]
+    assert meta["outputs"] == [f"{k}_{i}" for k in kinds for i in range(5)]
+    assert meta["postprocess"]["head"] == head and meta["postprocess"]["num_levels"] == 5
     deployed = init_deployed_detector(cfg, str(out))
     for ours, theirs in zip(inference_detector(deployed, canvases), inference_detector(model, canvases)):
         assert_same_detections(ours, theirs)
@@ -153,14 +168,14 @@ def test_retinanet_export_dynamic_batch_matches_pytorch(fmt, tmp_path, canvases)
 
 def test_deployed_detector_refuses_larger_inputs_and_another_head(tmp_path, canvases):
     from loomdet.apis import DeployedDetector, inference_detector
-    cfg = _retina_cfg()
-    model = _retina_model(cfg)
+    cfg = _small_cfg()
+    model = _small_model(cfg)
     out = tmp_path / "small.onnx"
     export_model(model, "onnx", out, (3, 64, 64), cfg=cfg, dataset_meta=model.dataset_meta, check=False)
     with pytest.raises(ValueError, match=r"exported for 64x64 inputs, the pipeline gives 96x96; export with "
                                          r"--shape 96 96"):
         inference_detector(DeployedDetector(cfg, str(out)), canvases[0])
-    other = _retina_cfg()
+    other = _small_cfg()
     other.model.bbox_head = dict(type="FCOSHead", num_classes=10, in_channels=32, feat_channels=32)
     with pytest.raises(ValueError, match="the config's head is FCOSHead, the export was made from a RetinaHead"):
         DeployedDetector(other, str(out))
