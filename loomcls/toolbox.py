@@ -25,6 +25,7 @@ TOOLBOX = Toolbox(
                             "galleries of the most confident correct and wrong test predictions"),
         "vis-cam": ("loomcls.cli.vis_cam", "class-activation map (Grad-CAM / Grad-CAM++) of an image"),
     },
+    export_specs="loomcls.apis.deploy",  # registers how classifiers are exported (loomcv export)
     legacy_model_types=("ImageClassifier",),
     checkpoint_urls={"mmcls": "loomcls.hub:MMCLS_URLS"},
     moved={

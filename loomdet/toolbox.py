@@ -14,5 +14,6 @@ TOOLBOX = Toolbox(
                                        "boxes, labels and scores"),
     },
     # the detectors of MMDetection 2.x-era (MMCV 1.x) configs this toolbox runs
+    export_specs="loomdet.apis.deploy",  # registers how detectors are exported (loomcv export)
     legacy_model_types=("RetinaNet", "YOLOV3", "FCOS"),
 )

@@ -76,6 +76,9 @@ def run(args: argparse.Namespace) -> int:
     dataset_meta = checkpoint_dataset_meta(ckpt.get("meta") or {}, cfg)
     model.dataset_meta = dataset_meta
     h, w = input_shape(args.shape or pipeline_size(cfg))
+    # models that pad their batches (detectors) are exported at the padded size
+    divisor = int(getattr(model.data_preprocessor, "pad_size_divisor", 1) or 1)
+    h, w = -(-h // divisor) * divisor, -(-w // divisor) * divisor
     out = args.out or osp.splitext(args.checkpoint)[0] + fmt.suffix
     result = export_model(
         model, args.format, out, (in_channels(model), h, w), batch=args.batch, dynamic_batch=args.dynamic_batch,

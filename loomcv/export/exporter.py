@@ -128,6 +128,8 @@ def export_model(model: nn.Module, format: str, out: str, input_shape: Sequence[
         classes=plain((dataset_meta or {}).get("classes")), **info, **(extra_meta or {}))
     if cfg is not None:
         sidecar["preprocess"] = preprocess_info(cfg, model, tuple(input_shape[1:]))
+        # what rebuilds the parts that run outside the graph (a detector's decoding head)
+        sidecar["model_cfg"] = plain(cfg.get("model"))
     if check:
         sidecar["check"] = dict(comparison.as_dict(), batches=batches)
     written = write_sidecar(sidecar_path(out), sidecar)

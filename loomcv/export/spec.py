@@ -9,14 +9,14 @@ outputs are called and what must follow them outside the graph is an
    exported says so itself;
 2. a function registered for the model's class (or a base class) with
    :func:`register_export_spec`: how a toolbox describes models whose class it
-   does not want to change. loomcv imports the module ``<package>.apis.deploy``
-   of the toolbox that defines the model's class before looking, so the
+   does not want to change. loomcv imports the module a toolbox declares as
+   its ``export_specs`` (:class:`loomcv.registry.toolbox.Toolbox`) for every
+   toolbox that defines a class of the model before looking, so the
    registration happens without the user importing anything;
 3. otherwise ``model(inputs, mode='tensor')`` as it is, with no postprocessing.
 """
 
 import importlib
-import importlib.util
 import json
 import os
 from collections.abc import Mapping
@@ -25,8 +25,6 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch.nn as nn
 
-#: the conventional module of a toolbox that registers its export specs
-TOOLBOX_EXPORT_MODULE = "apis.deploy"
 SIDECAR_VERSION = 1
 INPUT_NAME = "input"
 
@@ -86,19 +84,12 @@ def register_export_spec(model_class: type):
 
 
 def _import_toolbox_specs(model: nn.Module) -> None:
-    """Import the export-spec module of every toolbox that defines a class in the model's MRO."""
+    """Import the declared ``export_specs`` module of every toolbox that defines a class in the model's MRO."""
     from loomcv.registry.toolbox import find_toolbox
     for cls in type(model).__mro__:
         toolbox = find_toolbox(cls.__module__.split(".")[0])
-        if toolbox is None:
-            continue
-        name = f"{toolbox.package}.{TOOLBOX_EXPORT_MODULE}"
-        try:
-            found = importlib.util.find_spec(name) is not None
-        except ModuleNotFoundError:  # the toolbox has no apis package
-            found = False
-        if found:
-            importlib.import_module(name)
+        if toolbox is not None and toolbox.export_specs:
+            importlib.import_module(toolbox.export_specs)
 
 
 def get_export_spec(model: nn.Module) -> ExportSpec:

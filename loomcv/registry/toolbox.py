@@ -56,6 +56,9 @@ class Toolbox:
             naming a :class:`loomcv.checkpoint.urls.UrlTable` or a name -> URL dict
             (``{'mmcls': 'mytask.hub:MMCLS_URLS'}`` makes ``mmcls://NAME`` work);
             imported only when such a checkpoint is loaded.
+        export_specs: the module that registers how its models are exported
+            (:func:`loomcv.export.register_export_spec`), imported by
+            ``loomcv export`` before it looks for a model's export spec.
     """
 
     scope: str
@@ -67,6 +70,7 @@ class Toolbox:
     moved: Dict[str, str] = field(default_factory=dict)
     legacy_model_types: Tuple[str, ...] = ()
     checkpoint_urls: Dict[str, str] = field(default_factory=dict)
+    export_specs: Optional[str] = None
 
     def __post_init__(self):
         if not isinstance(self.scope, str) or not self.scope.isidentifier():
@@ -77,6 +81,10 @@ class Toolbox:
             if not (isinstance(target, str) and sep and module and attr.isidentifier()):
                 raise ValueError(f"Toolbox {self.scope!r}: checkpoint_urls[{scheme!r}] must be "
                                  f"'module:ATTR' naming a URL table, got {target!r}")
+        if self.export_specs is not None and not (
+                isinstance(self.export_specs, str) and all(p.isidentifier() for p in self.export_specs.split("."))):
+            raise ValueError(f"Toolbox {self.scope!r}: export_specs must be a dotted module name, "
+                             f"got {self.export_specs!r}")
         if self.package is None:
             object.__setattr__(self, "package", self.scope)
         if self.registry is None:

@@ -6,7 +6,8 @@ import os.path as osp
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", help="config file or shipped config name (default_scope loomdet/mmdet)")
-    parser.add_argument("checkpoint", help="checkpoint file (its meta holds the class names)")
+    parser.add_argument("checkpoint", help="checkpoint file (its meta holds the class names), or with --backend "
+                                           "a model exported by `loomcv export`")
     parser.add_argument("images", nargs="+", help="image files")
     parser.add_argument("--out-dir", default="outputs",
                         help="the drawn images go to OUT_DIR/vis/<image name>.png (default: outputs)")
@@ -16,15 +17,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--palette", default="none",
                         help="box colours: 'random' or 'none' (the dataset's palette) (default none)")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--backend", default="pytorch",
+                        choices=("pytorch", "onnxruntime", "torchscript", "torch-export"),
+                        help="run the checkpoint (pytorch), or a model exported by `loomcv export` given in "
+                             "its place, with this runtime (decoding and NMS run in Python, as for pytorch)")
 
 
 def run(args: argparse.Namespace) -> int:
     from loomcv.image import imread
-    from loomdet.apis import inference_detector, init_detector
+    from loomdet.apis import inference_detector, init_deployed_detector, init_detector
     from loomdet.visualization import DetLocalVisualizer
     if not 0 <= args.score_thr <= 1:
         raise ValueError(f"--score-thr must be in [0, 1], got {args.score_thr}")
-    model = init_detector(args.config, args.checkpoint, palette=args.palette, device=args.device)
+    if args.backend == "pytorch":
+        model = init_detector(args.config, args.checkpoint, palette=args.palette, device=args.device)
+    else:
+        model = init_deployed_detector(args.config, args.checkpoint, backend=args.backend, device=args.device)
+        if args.palette != "none":
+            model.dataset_meta["palette"] = args.palette
     classes = model.dataset_meta.get("classes")
     visualizer = None
     if not args.no_draw:

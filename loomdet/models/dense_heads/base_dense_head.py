@@ -33,6 +33,9 @@ class BaseDenseHead(BaseModule, metaclass=ABCMeta):
     ``use_sigmoid_cls``.
     """
 
+    #: what ``forward`` returns, one per-level list each, in order (names of the exported outputs)
+    raw_output_kinds: Tuple[str, ...] = ("cls_score", "bbox_pred")
+
     def __init__(self, init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         self._raw_positive_infos = dict()

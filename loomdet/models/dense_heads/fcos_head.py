@@ -36,6 +36,8 @@ class FCOSHead(AnchorFreeHead):
         cls_predictor_cfg: a normalized-conv classifier; not available here.
     """
 
+    raw_output_kinds = ("cls_score", "bbox_pred", "centerness")
+
     def __init__(self, num_classes: int, in_channels: int,
                  regress_ranges=((-1, 64), (64, 128), (128, 256), (256, 512), (512, INF)),
                  center_sampling: bool = False, center_sample_radius: float = 1.5, norm_on_bbox: bool = False,

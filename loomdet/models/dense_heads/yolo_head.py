@@ -36,6 +36,8 @@ class YOLOV3Head(BaseDenseHead):
         test_cfg: ``conf_thr``, ``nms_pre``, ``score_thr``, ``nms``, ``max_per_img``, ``min_bbox_size``.
     """
 
+    raw_output_kinds = ("pred_map",)
+
     def __init__(self, num_classes: int, in_channels: Sequence[int], out_channels: Sequence[int] = (1024, 512, 256),
                  anchor_generator: dict = dict(type="YOLOAnchorGenerator",
                                                base_sizes=[[(116, 90), (156, 198), (373, 326)],
