@@ -98,7 +98,7 @@ def _sidecar_config(meta: dict) -> Config:
 class DeployedDetector(nn.Module):
     """An exported detector that stands in for the PyTorch model at inference.
 
-    ``DeployedDetector('yolov3_mobilenetv2_1xb32_digitsdet', 'yolo.onnx')``
+    ``DeployedDetector('yolov3_mobilenetv2_1xb16_digitsdet', 'yolo.onnx')``
     reads ``yolo.onnx.json`` beside the file; ``config`` gives the test
     pipeline and the head that decodes (None: the model config and pipeline
     the export recorded); ``backend`` is 'onnxruntime', 'torchscript' or

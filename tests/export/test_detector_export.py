@@ -14,7 +14,7 @@ from loomcv.export import ExportError, export_model
 
 pytest.importorskip("onnxruntime")
 
-YOLO = "yolov3_mobilenetv2_1xb32_digitsdet"
+YOLO = "yolov3_mobilenetv2_1xb16_digitsdet"
 DIGIT_NAMES = [str(i) for i in range(10)]
 
 
@@ -98,14 +98,14 @@ def test_yolov3_onnx_cli_export_and_infer_match_pytorch(tmp_path, canvases, caps
     out = tmp_path / "yolo.onnx"
     assert main(["export", YOLO, str(ckpt), "--format", "onnx", "--dynamic-batch", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "input 3x64x64, dynamic batch" in printed and "OK" in printed
+    assert "input 3x96x96, dynamic batch" in printed and "OK" in printed
     meta = json.loads((tmp_path / "yolo.onnx.json").read_text())
     assert meta["task"] == "detection" and meta["outputs"] == ["pred_map_0", "pred_map_1", "pred_map_2"]
     assert meta["postprocess"]["head"] == "YOLOV3Head" and meta["postprocess"]["in_graph"] is False
     assert meta["postprocess"]["test_cfg"]["nms"]["iou_threshold"] == 0.45
     assert meta["preprocess"]["pad_size_divisor"] == 32 and meta["preprocess"]["to_rgb"] is True
     assert meta["preprocess"]["std"] == [255.0] * 3 and meta["classes"] == DIGIT_NAMES
-    assert meta["input"]["shape"] == ["batch", 3, 64, 64] and meta["check"]["batches"] == [1, 2, 3]
+    assert meta["input"]["shape"] == ["batch", 3, 96, 96] and meta["check"]["batches"] == [1, 2, 3]
     assert meta["model_cfg"]["bbox_head"]["type"] == "YOLOV3Head"
 
     # the same boxes, labels and scores through the API ...
@@ -133,7 +133,7 @@ def test_yolov3_onnx_cli_export_and_infer_match_pytorch(tmp_path, canvases, caps
 def test_yolov3_torchscript_dynamic_batch(tmp_path, canvases):
     from loomdet.apis import DeployedDetector, inference_detector
     model = _yolo_model()
-    result = export_model(model, "torchscript", tmp_path / "yolo.pt", (3, 64, 64), dynamic_batch=True,
+    result = export_model(model, "torchscript", tmp_path / "yolo.pt", (3, 96, 96), dynamic_batch=True,
                           cfg=model.cfg, dataset_meta=model.dataset_meta)
     assert result.batches == [1, 2, 3] and result.comparison.ok and result.comparison.max_abs < 1e-4
     deployed = DeployedDetector(model.cfg, str(result.path), backend="torchscript")
