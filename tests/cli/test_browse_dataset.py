@@ -79,3 +79,36 @@ def test_browse_dataset_errors(tmp_path, capsys):
     assert "val_dataloader.dataset" in capsys.readouterr().err
     with pytest.raises(ValueError, match="no images"):
         make_grid([])
+
+
+def test_detection_boxes_are_drawn_and_follow_each_step(tmp_path):
+    """On a detection config the boxes move with the image at each step, and the PNG shows them."""
+    from loomcv.cli.browse_dataset import _PALETTE, boxes_of, trace
+    from loomcv.config import Config
+    from loomcv.config.loader import find_config
+    from loomcv.registry import DATASETS, init_default_scope
+
+    options = [f"train_dataloader.dataset.data_root={tmp_path / 'digits'}", "train_dataloader.dataset.num_images=2",
+               "train_dataloader.dataset.pipeline.2.scale=(48,48)"]
+    out = tmp_path / "out"
+    assert main(["browse-dataset", "yolov3_mobilenetv2_1xb16_digitsdet", "--mode", "pipeline", "--show-number", "1",
+                 "--out-dir", str(out), "--cell-size", "96", "--cfg-options", *options]) == 0
+
+    cfg = Config.fromfile(find_config("yolov3_mobilenetv2_1xb16_digitsdet"))
+    cfg.merge_from_dict({"train_dataloader.dataset.data_root": str(tmp_path / "digits"),
+                         "train_dataloader.dataset.num_images": 2})
+    cfg.train_dataloader.dataset.pipeline[2].scale = (48, 48)
+    init_default_scope(cfg.default_scope)
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    shots = trace(dataset, 0)
+    assert [s[0] for s in shots] == ["LoadImageFromFile", "LoadAnnotations", "Resize", "PackDetInputs"]
+    assert shots[0][2] is None  # no boxes before they are loaded
+    loaded, resized, packed = (s[2] for s in shots[1:])
+    np.testing.assert_allclose(resized[0], loaded[0] * 0.5, atol=1e-4)  # 96 -> 48 moves the boxes too
+    np.testing.assert_array_equal(packed[0], resized[0])
+    np.testing.assert_array_equal(packed[1], loaded[1])
+    assert boxes_of({"img": np.zeros((4, 4, 3))}) is None
+
+    grid = cv2.imread(str(next(out.glob("*.png"))))
+    color = _PALETTE[int(loaded[1][0]) % len(_PALETTE)]
+    assert (np.abs(grid.astype(int) - color).sum(-1) < 40).sum() > 20  # the first box's colour is on the PNG
