@@ -13,7 +13,8 @@ import yaml
 from loomcv.errors import ConfigError, did_you_mean
 
 from .config_dict import ConfigDict, Path, path_text, source_of, to_plain
-from .loader import leaf_paths, load_file, resolve_path
+from .loader import load_file, resolve_path
+from .provenance import leaf_paths
 from .options import parse_options
 from .pretty import format_python
 

@@ -22,6 +22,7 @@ import yaml
 from loomcv.errors import ConfigError, ConfigKeyError, ConfigSyntaxError
 
 from .config_dict import ConfigDict, Path, path_text, to_plain
+from .provenance import provenance_for, py_line_map, yaml_line_map
 from .tree import map_tree
 
 BASE_KEY = "_base_"
@@ -68,91 +69,6 @@ def substitute_predefined(text: str, path: str) -> str:
     for key, value in predefined_variables(path).items():
         text = re.sub(r"\{\{\s*" + key + r"\s*\}\}", value.replace("\\", "/"), text)
     return text
-
-
-# ------------------------------------------------------------- line maps
-def _py_line_map(tree: ast.Module, path: str) -> Dict[Path, str]:
-    """Key path -> ``file:line`` for every dict/list position the source spells out."""
-    lines: Dict[Path, str] = {}
-
-    def visit(node: ast.AST, key: Path) -> None:
-        lines[key] = f"{path}:{node.lineno}"
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict":
-            for kw in node.keywords:
-                if kw.arg is not None:
-                    visit(kw.value, key + (kw.arg,))
-        elif isinstance(node, ast.Dict):
-            for k, v in zip(node.keys, node.values):
-                if isinstance(k, ast.Constant) and v is not None:
-                    visit(v, key + (k.value,))
-        elif isinstance(node, (ast.List, ast.Tuple)):
-            for i, element in enumerate(node.elts):
-                visit(element, key + (i,))
-
-    for stmt in tree.body:
-        targets = stmt.targets if isinstance(stmt, ast.Assign) else \
-            [stmt.target] if isinstance(stmt, (ast.AnnAssign, ast.AugAssign)) else []
-        for target in targets:
-            if isinstance(target, ast.Name) and getattr(stmt, "value", None) is not None:
-                visit(stmt.value, (target.id,))
-            elif isinstance(target, (ast.Attribute, ast.Subscript)):
-                chain, node = [], target
-                while isinstance(node, (ast.Attribute, ast.Subscript)):
-                    if isinstance(node, ast.Attribute):
-                        chain.append(node.attr)
-                    elif isinstance(node.slice, ast.Constant):
-                        chain.append(node.slice.value)
-                    node = node.value
-                if isinstance(node, ast.Name):
-                    visit(stmt.value, (node.id, *reversed(chain)))
-    return lines
-
-
-def _yaml_line_map(text: str, path: str) -> Dict[Path, str]:
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return {}
-    lines: Dict[Path, str] = {}
-
-    def visit(node, key: Path) -> None:
-        if key:
-            lines[key] = f"{path}:{node.start_mark.line + 1}"
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                visit(v, key + (k.value,))
-        elif isinstance(node, yaml.SequenceNode):
-            for i, v in enumerate(node.value):
-                visit(v, key + (i,))
-
-    if root is not None:
-        visit(root, ())
-    return lines
-
-
-def leaf_paths(value: Any, path: Path = ()):
-    """Every path to a non-container value (empty containers count as leaves)."""
-    if isinstance(value, dict) and value:
-        for k, v in value.items():
-            yield from leaf_paths(v, path + (k,))
-    elif isinstance(value, (list, tuple)) and value and not hasattr(value, "_fields"):
-        for i, v in enumerate(value):
-            yield from leaf_paths(v, path + (i,))
-    else:
-        yield path
-
-
-def provenance_for(values: Dict[str, Any], lines: Dict[Path, str], default: str) -> Dict[Path, str]:
-    """Give every leaf the line of its nearest spelled-out ancestor."""
-    prov: Dict[Path, str] = {}
-    for leaf in leaf_paths(values):
-        for cut in range(len(leaf), 0, -1):
-            if leaf[:cut] in lines:
-                prov[leaf] = lines[leaf[:cut]]
-                break
-        else:
-            prov[leaf] = default
-    return prov
 
 
 # ----------------------------------------------------------------- merging
@@ -294,7 +210,7 @@ def _load_py(path: str, text: str, use_predefined: bool, stack: Tuple[str, ...])
     own = {k: to_plain(v) for k, v in namespace.items()
            if not k.startswith("__") and k != BASE_KEY
            and not isinstance(v, (types.ModuleType, types.FunctionType, type, _BaseNamespace))}
-    own_prov = provenance_for(own, _py_line_map(tree, path), path)
+    own_prov = provenance_for(own, py_line_map(tree, path), path)
     merge_into(base, own, prov, own_prov, child_file=path)
     return base, prov
 
@@ -318,7 +234,7 @@ def _load_data(path: str, text: str, ext: str, use_predefined: bool, stack: Tupl
     values = {} if values is None else values
     if not isinstance(values, dict):
         raise ConfigError(f"{path}: a config file must hold a mapping at the top, got {type(values).__name__}")
-    lines = _yaml_line_map(text, path)
+    lines = yaml_line_map(text, path)
     names = _base_list(values.pop(BASE_KEY), path, lines.get((BASE_KEY,), "?")) if BASE_KEY in values else []
     base, prov = _load_bases(names, path, lines.get((BASE_KEY,), "?"), use_predefined, stack)
     values = _substitute_refs(values, base, path)

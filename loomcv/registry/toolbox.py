@@ -56,6 +56,10 @@ class Toolbox:
             naming a :class:`loomcv.checkpoint.urls.UrlTable` or a name -> URL dict
             (``{'mmcls': 'mytask.hub:MMCLS_URLS'}`` makes ``mmcls://NAME`` work);
             imported only when such a checkpoint is loaded.
+        compat_imports: OpenMMLab import paths whose home here is not ``<package>.<same path>``
+            under one of its aliases: old module or name -> new one
+            (``{'mmcls.datasets.pipelines': 'mytask.datasets.transforms'}``); read by
+            :mod:`loomcv.compat`, which serves ``import <alias>...`` from this toolbox.
     """
 
     scope: str
@@ -67,6 +71,7 @@ class Toolbox:
     moved: Dict[str, str] = field(default_factory=dict)
     legacy_model_types: Tuple[str, ...] = ()
     checkpoint_urls: Dict[str, str] = field(default_factory=dict)
+    compat_imports: Dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self):
         if not isinstance(self.scope, str) or not self.scope.isidentifier():
