@@ -22,7 +22,8 @@ import yaml
 from loomcv.errors import ConfigError, ConfigKeyError, ConfigSyntaxError
 
 from .config_dict import ConfigDict, Path, path_text, to_plain
-from .provenance import provenance_for, py_line_map, yaml_line_map
+from .provenance import error_line, provenance_for, py_line_map, yaml_line_map
+from .pure_python import is_pure_python, load_pure_python
 from .tree import map_tree
 
 BASE_KEY = "_base_"
@@ -133,8 +134,13 @@ def _base_list(value: Any, path: str, line: Any) -> List[str]:
     raise ConfigError(f"{path}:{line}: _base_ must be a path or a list of paths, got {value!r}")
 
 
-def load_file(path: str, use_predefined: bool = True, _stack: Tuple[str, ...] = ()) -> Loaded:
-    """Read ``path`` with all its bases merged; return (values, provenance)."""
+def load_file(path: str, use_predefined: bool = True, _stack: Tuple[str, ...] = (),
+              lazy_import: Optional[bool] = None) -> Loaded:
+    """Read ``path`` with all its bases merged; return (values, provenance).
+
+    ``lazy_import`` says whether a ``.py`` file is in the pure-Python style
+    (:mod:`loomcv.config.pure_python`); None tells from its lines.
+    """
     path = osp.abspath(path)
     if path in _stack:
         chain = " -> ".join(osp.basename(p) for p in (*_stack, path))
@@ -150,7 +156,7 @@ def load_file(path: str, use_predefined: bool = True, _stack: Tuple[str, ...] = 
         text = substitute_predefined(text, path)
     stack = (*_stack, path)
     if ext == ".py":
-        return _load_py(path, text, use_predefined, stack)
+        return _load_py(path, text, use_predefined, stack, lazy_import)
     return _load_data(path, text, ext, use_predefined, stack)
 
 
@@ -175,13 +181,16 @@ def _load_bases(names: List[str], path: str, line: Any, use_predefined: bool,
     return merged, prov
 
 
-def _load_py(path: str, text: str, use_predefined: bool, stack: Tuple[str, ...]) -> Loaded:
+def _load_py(path: str, text: str, use_predefined: bool, stack: Tuple[str, ...],
+             lazy_import: Optional[bool] = None) -> Loaded:
     text = _BASE_REF.sub(lambda m: f"_base_.{m.group(2)}", text)
     try:
         tree = ast.parse(text, filename=path)
     except SyntaxError as err:
         raise ConfigSyntaxError(
             f"{path}:{err.lineno}: syntax error: {err.msg}\n    {(err.text or '').rstrip()}") from err
+    if lazy_import or (lazy_import is None and is_pure_python(tree)):
+        return load_pure_python(path, tree, load_file, use_predefined, stack)
     names: List[str] = []
     base_line: Any = "?"
     body = []
@@ -205,7 +214,7 @@ def _load_py(path: str, text: str, use_predefined: bool, stack: Tuple[str, ...])
     except (ConfigError, ConfigKeyError):
         raise
     except Exception as err:
-        line = next((n for name, n in _frames(err) if name == path), "?")
+        line = error_line(err, path)
         raise ConfigError(f"{path}:{line}: {type(err).__name__}: {err}") from err
     own = {k: to_plain(v) for k, v in namespace.items()
            if not k.startswith("__") and k != BASE_KEY
@@ -213,13 +222,6 @@ def _load_py(path: str, text: str, use_predefined: bool, stack: Tuple[str, ...])
     own_prov = provenance_for(own, py_line_map(tree, path), path)
     merge_into(base, own, prov, own_prov, child_file=path)
     return base, prov
-
-
-def _frames(err: BaseException):
-    tb = err.__traceback__
-    while tb is not None:
-        yield tb.tb_frame.f_code.co_filename, tb.tb_lineno
-        tb = tb.tb_next
 
 
 def _load_data(path: str, text: str, ext: str, use_predefined: bool, stack: Tuple[str, ...]) -> Loaded:

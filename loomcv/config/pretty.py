@@ -2,10 +2,16 @@
 
 The output is valid Python that loads back to an equal config; with a
 ``comment`` function each leaf line ends with ``# <where it came from>``.
+A class or function value (``type=ResNet`` in a pure-Python config) is
+written by name with an import line at the top, which makes the dump itself
+a pure-Python config.
 """
 
+import importlib
 import keyword
-from typing import Any, Callable, List, Optional, Tuple
+import sys
+import types
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .config_dict import Path
 
@@ -19,7 +25,44 @@ def _is_name(key: Any) -> bool:
 
 
 def _scalar(value: Any) -> bool:
-    return value is None or isinstance(value, (bool, int, float, str, bytes))
+    return value is None or isinstance(value, (bool, int, float, str, bytes)) or id(value) in _REFS
+
+
+def _importable(value: Any) -> Optional[Tuple[str, str]]:
+    """``(module, qualified name)`` of a class or function that importing gives back, else None."""
+    if not isinstance(value, (type, types.FunctionType, types.BuiltinFunctionType)):
+        return None
+    module, qualname = getattr(value, "__module__", None), getattr(value, "__qualname__", "")
+    if not module or module == "__main__" or "<" in qualname:
+        return None
+    try:
+        found: Any = sys.modules.get(module) or importlib.import_module(module)
+        for part in qualname.split("."):
+            found = getattr(found, part)
+    except (ImportError, AttributeError):
+        return None
+    return (module, qualname) if found is value else None
+
+
+def _collect_refs(value: Any, refs: Dict[int, str], imports: Dict[str, Tuple[str, str]]) -> None:
+    """Give every importable class/function in ``value`` a name; ``imports``: name -> (module, top name)."""
+    if isinstance(value, dict):
+        for item in value.values():
+            _collect_refs(item, refs, imports)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _collect_refs(item, refs, imports)
+    elif id(value) not in refs and (found := _importable(value)) is not None:
+        module, qualname = found
+        top, _, rest = qualname.partition(".")
+        name = top
+        while name in imports and imports[name] != (module, top):
+            name += "_"
+        imports[name] = (module, top)
+        refs[id(value)] = name + ("." + rest if rest else "")
+
+
+_REFS: Dict[int, str] = {}
 
 
 def _inline(value: Any, with_comments: bool = False) -> Optional[str]:
@@ -27,16 +70,18 @@ def _inline(value: Any, with_comments: bool = False) -> Optional[str]:
 
     With comments on, dicts stay multi-line so that each value gets its own.
     """
+    if id(value) in _REFS:
+        return _REFS[id(value)]
     if _scalar(value):
         return repr(value)
     if isinstance(value, dict) and not value:
         return "dict()"
     if isinstance(value, dict) and not with_comments and all(_is_name(k) for k in value) \
             and all(_scalar(v) for v in value.values()):
-        text = "dict(" + ", ".join(f"{k}={v!r}" for k, v in value.items()) + ")"
+        text = "dict(" + ", ".join(f"{k}={_inline(v)}" for k, v in value.items()) + ")"
         return text if len(text) <= 80 else None
     if isinstance(value, (list, tuple)) and all(_scalar(v) for v in value):
-        body = ", ".join(repr(v) for v in value)
+        body = ", ".join(_inline(v) for v in value)
         if isinstance(value, tuple):
             text = f"({body}{',' if len(value) == 1 else ''})"
         else:
@@ -75,12 +120,21 @@ def _attach(prefix: str, body: List[Line]) -> List[Line]:
 
 
 def format_python(cfg: dict, comment: Comment = None) -> str:
-    """The whole config as Python assignments, one top-level key each."""
-    out: List[str] = []
-    for key, value in cfg.items():
-        if not _is_name(key):
-            raise ValueError(f"top-level key {key!r} is not a Python identifier; dump to .yaml or .json")
-        body = _render(value, (key,), 0, comment)
-        body[0] = (f"{key} = {body[0][0]}", body[0][1])
-        out.extend(code + (f"  # {note}" if note else "") for code, note in body)
+    """The whole config as Python assignments, one top-level key each (after the imports it needs)."""
+    imports: Dict[str, Tuple[str, str]] = {}
+    _REFS.clear()
+    _collect_refs(cfg, _REFS, imports)
+    out: List[str] = [f"from {module} import {top}" + (f" as {name}" if name != top else "")
+                      for name, (module, top) in sorted(imports.items(), key=lambda i: (i[1], i[0]))]
+    if out:
+        out.append("")
+    try:
+        for key, value in cfg.items():
+            if not _is_name(key):
+                raise ValueError(f"top-level key {key!r} is not a Python identifier; dump to .yaml or .json")
+            body = _render(value, (key,), 0, comment)
+            body[0] = (f"{key} = {body[0][0]}", body[0][1])
+            out.extend(code + (f"  # {note}" if note else "") for code, note in body)
+    finally:
+        _REFS.clear()
     return "\n".join(out) + "\n"

@@ -94,3 +94,13 @@ def provenance_for(values: Dict[str, Any], lines: Dict[Path, str], default: str)
         else:
             prov[leaf] = default
     return prov
+
+
+def error_line(err: BaseException, path: str):
+    """The line of ``path`` where ``err`` was raised (the innermost such frame), or ``'?'``."""
+    line, tb = "?", err.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == path:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line

@@ -24,7 +24,7 @@ import importlib.util
 import os.path as osp
 import warnings
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, Union
 
 ENTRY_POINT_GROUP = "loomcv.toolboxes"
 
@@ -58,7 +58,8 @@ class Toolbox:
             imported only when such a checkpoint is loaded.
         compat_imports: OpenMMLab import paths whose home here is not ``<package>.<same path>``
             under one of its aliases: old module or name -> new one
-            (``{'mmcls.datasets.pipelines': 'mytask.datasets.transforms'}``); read by
+            (``{'mmcls.datasets.pipelines': 'mytask.datasets.transforms'}``; a tuple of modules
+            serves one old module from several, searched in order); read by
             :mod:`loomcv.compat`, which serves ``import <alias>...`` from this toolbox.
     """
 
@@ -71,7 +72,7 @@ class Toolbox:
     moved: Dict[str, str] = field(default_factory=dict)
     legacy_model_types: Tuple[str, ...] = ()
     checkpoint_urls: Dict[str, str] = field(default_factory=dict)
-    compat_imports: Dict[str, str] = field(default_factory=dict)
+    compat_imports: Dict[str, Union[str, Tuple[str, ...]]] = field(default_factory=dict)
 
     def __post_init__(self):
         if not isinstance(self.scope, str) or not self.scope.isidentifier():
