@@ -87,14 +87,19 @@ class Config:
         ``cfg_options`` (``--cfg-options``) are merged in the dialect they
         name: on a legacy config, ``data.samples_per_gpu=8`` is applied before
         the translation and ``train_cfg.max_epochs=1`` after it.
-        ``lazy_import`` (MMEngine's argument) says whether the file is in the
-        pure-Python style; None tells from its lines (:mod:`loomcv.config.pure_python`).
+        ``compat_imports=True`` in the file switches on :func:`loomcv.compat.enable`
+        before its ``custom_imports`` are imported. ``lazy_import`` (MMEngine's
+        argument) says whether the file is in the pure-Python style; None tells
+        from its lines (:mod:`loomcv.config.pure_python`).
         """
         path = resolve_path(str(filename))
         values, prov = load_file(path, use_predefined_variables, lazy_import=lazy_import)
         with open(path, encoding="utf-8") as f:
             text = f.read()
         cfg = Config(values, cfg_text=text, filename=path, provenance=prov)
+        if values.get("compat_imports"):  # before custom_imports, which may name mmengine-style modules
+            from loomcv.compat import enable
+            enable()
         if import_custom_modules and values.get("custom_imports"):
             from loomcv.registry import import_custom_modules as do_imports
             do_imports(cfg._cfg_dict["custom_imports"], source=path)
