@@ -3,10 +3,9 @@
 ``mmengine.X`` and ``mmcv.X`` are the engine's (the table below); every other
 name comes from the toolbox declarations (:mod:`loomcv.registry.toolbox`):
 ``<alias>.X`` means ``<package>.X`` for each alias a toolbox answers to, with
-the toolbox's ``compat_imports`` for paths that moved. A path that has no
-module of its own at that depth falls back to its nearest mapped ancestor
-below the top package (``mmengine.runner.amp`` reads names from
-``loomcv.runner``), so deep imports of code written for the old layout work.
+the toolbox's ``compat_imports`` for paths that moved. MMEngine modules that
+loomcv keeps inside their package (``mmengine.runner.amp``) read names from
+that package (``loomcv.runner``).
 
 A :class:`CompatModule` stands for the old path: names are looked up in its
 targets in order, so loomcv's own modules never get attributes set on them.
@@ -39,6 +38,24 @@ ENGINE_IMPORTS: Dict[str, Tuple[str, ...]] = {
     "mmcv.fileio": ("loomcv.fileio",),
     "mmcv.utils": ("loomcv.utils",),
 }
+
+#: MMEngine modules whose names loomcv keeps in the package itself: package -> module names
+_FLATTENED = {
+    "runner": "activation_checkpointing amp base_loop priority utils",
+    "model": "efficient_conv_bn_eval test_time_aug utils",
+    "hooks": "naive_visualization_hook sync_buffer_hook",
+    "dataset": "dataset_wrapper utils",
+    "evaluator": "utils",
+    "optim": "optimizer",
+    "dist": "dist utils",
+    "fileio": "file_client handlers parse",
+    "registry": "build_functions utils",
+    "visualization": "vis_backend",
+    "utils": "misc package_utils progressbar timer version_utils manager",
+}
+for _package, _modules in _FLATTENED.items():
+    for _module in _modules.split():
+        ENGINE_IMPORTS.setdefault(f"mmengine.{_package}.{_module}", (f"loomcv.{_package}",))
 
 #: the OpenMMLab engine packages loomcv itself answers to
 ENGINE_ROOTS = ("mmengine", "mmcv")
@@ -89,11 +106,7 @@ def targets_of(name: str) -> Optional[Tuple[str, ...]]:
             continue
         rest = ".".join(parts[cut:])
         found = tuple(f"{target}.{rest}" for target in table[prefix] if _is_module(f"{target}.{rest}"))
-        if found:
-            return found
-        break
-    if len(parts) > 2:  # a deep path with no module of its own: its parent's names
-        return targets_of(".".join(parts[:-1]))
+        return found or None
     return None
 
 
@@ -132,18 +145,13 @@ class CompatModule(types.ModuleType):
             if hasattr(module, attr):
                 return getattr(module, attr)
         sub = f"{self.__name__}.{attr}"
-        if targets_of(sub) is not None and _deeper(sub, self.__loom_targets__):
+        if targets_of(sub) is not None:
             return import_compat_module(sub)
         raise AttributeError(f"module {self.__name__!r} (served by {', '.join(self.__loom_targets__)}) has no "
                              f"attribute {attr!r}: loomcv has no such name there")
 
     def __dir__(self):
         return sorted(set(super().__dir__()) | set(self.__all__))
-
-
-def _deeper(sub: str, parent_targets: Tuple[str, ...]) -> bool:
-    """Whether ``sub`` maps to modules of its own rather than falling back to its parent's."""
-    return targets_of(sub) != parent_targets
 
 
 def _load_path(path: str):
