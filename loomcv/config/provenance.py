@@ -5,7 +5,7 @@ out, then give every leaf the line of its nearest spelled-out ancestor.
 """
 
 import ast
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import yaml
 
@@ -37,16 +37,22 @@ def py_line_map(tree: ast.Module, path: str) -> Dict[Path, str]:
             if isinstance(target, ast.Name) and getattr(stmt, "value", None) is not None:
                 visit(stmt.value, (target.id,))
             elif isinstance(target, (ast.Attribute, ast.Subscript)):
-                chain, node = [], target
-                while isinstance(node, (ast.Attribute, ast.Subscript)):
-                    if isinstance(node, ast.Attribute):
-                        chain.append(node.attr)
-                    elif isinstance(node.slice, ast.Constant):
-                        chain.append(node.slice.value)
-                    node = node.value
-                if isinstance(node, ast.Name):
-                    visit(stmt.value, (node.id, *reversed(chain)))
+                key = key_path_of(target)
+                if key is not None:
+                    visit(stmt.value, key)
     return lines
+
+
+def key_path_of(node: ast.AST) -> Optional[Path]:
+    """The key path an expression like ``model.backbone['depth']`` names, or None."""
+    chain = []
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        if isinstance(node, ast.Attribute):
+            chain.append(node.attr)
+        elif isinstance(node.slice, ast.Constant):
+            chain.append(node.slice.value)
+        node = node.value
+    return (node.id, *reversed(chain)) if isinstance(node, ast.Name) else None
 
 
 def yaml_line_map(text: str, path: str) -> Dict[Path, str]:

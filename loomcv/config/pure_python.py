@@ -31,9 +31,9 @@ from typing import Any, Callable, Dict, List, Set, Tuple
 
 from loomcv.errors import ConfigError, ConfigKeyError, ConfigSyntaxError
 
-from .config_dict import Path
+from .config_dict import ConfigDict, Path
 from .lazy import LazyObject, read_base, resolve_lazy
-from .provenance import error_line, leaf_paths, py_line_map
+from .provenance import error_line, key_path_of, leaf_paths, py_line_map
 from .tree import map_tree
 
 Loaded = Tuple[Dict[str, Any], Dict[Path, str]]
@@ -78,35 +78,11 @@ def is_pure_python(tree: ast.Module) -> bool:
 
 
 # ---------------------------------------------------------- config dicts
-class PyConfigDict(dict):
-    """The dict of a pure-Python config: attribute access, nested dicts wrapped, merging ``update``."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__()
-        for key, value in dict(*args, **kwargs).items():
-            self[key] = value
+class PyConfigDict(ConfigDict):
+    """The dict of a pure-Python config: a ConfigDict whose ``update`` merges nested dicts (as MMEngine's does)."""
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        super().__setitem__(key, _wrap(value))
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") and name.endswith("__"):
-            raise AttributeError(name)
-        try:
-            return self[name]
-        except KeyError:
-            from loomcv.errors import did_you_mean
-            raise AttributeError(f"config dict has no key {name!r}.{did_you_mean(name, [str(k) for k in self])}") \
-                from None
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        self[name] = value
-
-    def __delattr__(self, name: str) -> None:
-        try:
-            del self[name]
-        except KeyError:
-            raise AttributeError(name) from None
+        dict.__setitem__(self, key, _wrap(value))
 
     def update(self, *args, **kwargs) -> None:
         """Merge: a dict value updates the dict already there instead of replacing it."""
@@ -132,6 +108,9 @@ class PyConfigDict(dict):
         for key, value in self.items():
             dict.__setitem__(new, key, copy.deepcopy(value, memo))
         return new
+
+    def __reduce__(self):
+        return (PyConfigDict, (dict(self),))
 
 
 def _wrap(value: Any) -> Any:
@@ -309,16 +288,9 @@ def _update_lines(tree: ast.Module, path: str) -> Dict[Path, str]:
         if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
                 and call.func.attr in ("update", "merge", "setdefault")):
             continue
-        chain, node = [], call.func.value
-        while isinstance(node, (ast.Attribute, ast.Subscript)):
-            if isinstance(node, ast.Attribute):
-                chain.append(node.attr)
-            elif isinstance(node.slice, ast.Constant):
-                chain.append(node.slice.value)
-            node = node.value
-        if not isinstance(node, ast.Name):
+        prefix = key_path_of(call.func.value)
+        if prefix is None:
             continue
-        prefix = (node.id, *reversed(chain))
         keywords = [*call.keywords, *[ast.keyword(arg=k.value, value=v) for a in call.args for k, v in _pairs(a)]]
         merged = ast.copy_location(ast.Call(func=ast.Name(id="dict"), args=[], keywords=keywords), call)
         fake = ast.Module(body=[ast.Assign(targets=[ast.Name(id="_")], value=merged)], type_ignores=[])
