@@ -210,3 +210,42 @@ def test_lazy_object_and_attr():
     assert isinstance(attr, LazyAttr) and attr.build() is ResNet and attr.module == "loomcls.models"
     with pytest.raises(TypeError, match="module must be a str or a list of str"):
         LazyObject(3)
+
+
+def test_torch_and_mmcv_classes_as_types_build(tmp_path):
+    _write(tmp_path, {"c.py": """\
+        from mmcv.cnn import ConvModule
+        from torch.nn import GELU, BatchNorm2d
+
+        conv = dict(type=ConvModule, in_channels=3, out_channels=4, kernel_size=3,
+                    norm_cfg=dict(type=BatchNorm2d), act_cfg=dict(type=GELU))
+        """})
+    from torch import nn
+
+    from loomcv.model.bricks import ConvModule
+    from loomcv.registry import MODELS
+    cfg = Config.fromfile(str(tmp_path / "c.py"))
+    assert cfg.conv.type is ConvModule
+    conv = MODELS.build(cfg.conv)
+    assert isinstance(conv.activate, nn.GELU) and isinstance(conv.bn, nn.BatchNorm2d)
+
+
+def test_merge_honours_delete_as_mmdetection_configs_use_it(tmp_path):
+    _write(tmp_path, {
+        "base.py": "optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.02, momentum=0.9), clip_grad=None)\n",
+        "c.py": """\
+            from mmengine.config import read_base
+            from torch.optim import AdamW
+
+            with read_base():
+                from .base import *
+
+            optim_wrapper.merge(dict(optimizer=dict(_delete_=True, type=AdamW, lr=1e-3)))
+            optim_wrapper.update(dict(clip_grad=dict(max_norm=1.0)))
+            """})
+    import torch
+    cfg = Config.fromfile(str(tmp_path / "c.py"))
+    assert cfg.optim_wrapper.to_dict() == dict(optimizer=dict(type=torch.optim.AdamW, lr=1e-3),
+                                               clip_grad=dict(max_norm=1.0))
+    assert cfg.source_of("optim_wrapper.optimizer.lr") == f"{tmp_path / 'c.py'}:7"
+    assert cfg.source_of("optim_wrapper.clip_grad.max_norm") == f"{tmp_path / 'c.py'}:8"
