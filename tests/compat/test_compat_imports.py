@@ -163,3 +163,27 @@ def test_pure_python_config_imports_resolve_without_enable(tmp_path):
     from loomcv.hooks import CheckpointHook
     assert Config.fromfile(str(tmp_path / "c.py")).hook.type is CheckpointHook
     assert "mmengine" not in sys.modules  # the config resolved the name without installing the hook
+
+
+def test_the_same_project_runs_directly_once_its_imports_name_loomcv(tmp_path):
+    """Porting by changing the import lines only: mmengine -> loomcv, mmcv.cnn -> loomcv.model.bricks,
+    mmpretrain -> loomcls."""
+    with open(osp.join(HERE, "mmengine_imports_project.py"), encoding="utf-8") as f:
+        source = f.read()
+    ported = source.replace("from mmcv.cnn import", "from loomcv.model.bricks import") \
+        .replace("from mmengine.", "from loomcv.").replace("from mmpretrain.", "from loomcls.")
+    assert "from mm" not in ported and ported.count("from loomcv.") == 8
+    (tmp_path / "ported_project.py").write_text(ported)
+    code = textwrap.dedent(f"""
+        import sys
+        import ported_project as project
+        runner = project.main({str(tmp_path / 'wd')!r})
+        print('iter', runner.iter, 'compat' if 'mmengine' in sys.modules else 'direct')
+        """)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), ROOT]), OMP_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                         env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "iter 12 direct" in out.stdout
+    record = json.loads((tmp_path / "wd" / "record.json").read_text())
+    assert record["train_iters"] == 12 and record["loop_calls"] == 12
