@@ -229,6 +229,9 @@ class _Reader:
             else:
                 body.append(stmt)
         for stmt in body:
+            if isinstance(stmt, ast.Assign) and any(getattr(t, "id", None) == "_base_" for t in stmt.targets):
+                raise ConfigSyntaxError(f"{self.where(stmt)}: a pure-Python config reads its bases with "
+                                        f"`with read_base(): from .base import *`, not `_base_ = ...`")
             if isinstance(stmt, ast.With):
                 raise ConfigSyntaxError(f"{self.where(stmt)}: only the `with read_base():` block may appear in a "
                                         f"pure-Python config")

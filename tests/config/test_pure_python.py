@@ -176,6 +176,8 @@ def test_stock_mmpretrain_pure_python_config_resolves_to_loomcls():
     ({"c.py": "from loomcls.models import ResNet\nnet = ResNet(depth=18)\n"},
      r"c.py:1: ResNet is imported lazily .* cannot be called"),
     ({"c.py": "from loomcls.models import *\n"}, r"c.py:1: `from loomcls.models import \*` is only allowed inside"),
+    ({"c.py": "from loomcls.models import ResNet\nwith open('x') as f:\n    pass\n"},
+     r"c.py:2: only the `with read_base\(\):` block may appear"),
 ])
 def test_errors_name_the_file_and_line(tmp_path, files, message):
     _write(tmp_path, files)
@@ -200,6 +202,8 @@ def test_style_detection_follows_mmengine(tmp_path):
     assert child.source_of("backbone.type") == f"{tmp_path / 'base.py'}:2"
     # lazy_import=False runs the imports for real, as the text style does
     assert Config.fromfile(str(tmp_path / "base.py"), lazy_import=False).backbone.type is ResNet
+    with pytest.raises(ConfigSyntaxError, match=r"child.py:1: a pure-Python config reads its bases with"):
+        Config.fromfile(str(tmp_path / "child.py"), lazy_import=True)
 
 
 def test_lazy_object_and_attr():
