@@ -28,6 +28,14 @@ TOOLBOX = Toolbox(
     export_specs="loomcls.apis.deploy",  # registers how classifiers are exported (loomcv export)
     legacy_model_types=("ImageClassifier",),
     checkpoint_urls={"mmcls": "loomcls.hub:MMCLS_URLS"},
+    # MMPretrain's datasets package re-exports its transforms (configs import them from there);
+    # MMClassification 0.x kept them in datasets.pipelines and called the data sample ClsDataSample
+    compat_imports={
+        **{f"{alias}.datasets": ("loomcls.datasets", "loomcls.datasets.transforms")
+           for alias in ("mmpretrain", "mmcls")},
+        "mmcls.datasets.pipelines": "loomcls.datasets.transforms",
+        "mmcls.structures.ClsDataSample": "loomcls.structures.DataSample",
+    },
     moved={
         **{f"loomcv.structures.{name}": f"loomcls.structures.{name}"
            for name in ("DataSample", "format_label", "format_score")},

@@ -13,7 +13,8 @@ import yaml
 from loomcv.errors import ConfigError, did_you_mean
 
 from .config_dict import ConfigDict, Path, path_text, source_of, to_plain
-from .loader import leaf_paths, load_file, resolve_path
+from .loader import load_file, resolve_path
+from .provenance import leaf_paths
 from .options import parse_options
 from .pretty import format_python
 
@@ -78,7 +79,7 @@ class Config:
     @staticmethod
     def fromfile(filename: str, use_predefined_variables: bool = True,
                  import_custom_modules: bool = True, translate_legacy: bool = True,
-                 cfg_options: Optional[Dict[str, Any]] = None) -> "Config":
+                 cfg_options: Optional[Dict[str, Any]] = None, lazy_import: Optional[bool] = None) -> "Config":
         """Load a ``.py``/``.yaml``/``.yml``/``.json`` file (or ``pkg::path``) with its bases.
 
         A config in the MMCV 1.x dialect is translated to the native schema
@@ -86,12 +87,19 @@ class Config:
         ``cfg_options`` (``--cfg-options``) are merged in the dialect they
         name: on a legacy config, ``data.samples_per_gpu=8`` is applied before
         the translation and ``train_cfg.max_epochs=1`` after it.
+        ``compat_imports=True`` in the file switches on :func:`loomcv.compat.enable`
+        before its ``custom_imports`` are imported. ``lazy_import`` (MMEngine's
+        argument) says whether the file is in the pure-Python style; None tells
+        from its lines (:mod:`loomcv.config.pure_python`).
         """
         path = resolve_path(str(filename))
-        values, prov = load_file(path, use_predefined_variables)
+        values, prov = load_file(path, use_predefined_variables, lazy_import=lazy_import)
         with open(path, encoding="utf-8") as f:
             text = f.read()
         cfg = Config(values, cfg_text=text, filename=path, provenance=prov)
+        if values.get("compat_imports"):  # before custom_imports, which may name mmengine-style modules
+            from loomcv.compat import enable
+            enable()
         if import_custom_modules and values.get("custom_imports"):
             from loomcv.registry import import_custom_modules as do_imports
             do_imports(cfg._cfg_dict["custom_imports"], source=path)
@@ -320,10 +328,10 @@ class Config:
         data = self.to_dict()
         if ext == ".py":
             text = format_python(data)
-        elif ext in (".yaml", ".yml"):
-            text = yaml.safe_dump(_for_data_format(data), sort_keys=False, allow_unicode=True)
-        elif ext == ".json":
-            text = json.dumps(_for_data_format(data), indent=4, ensure_ascii=False) + "\n"
+        elif ext in (".yaml", ".yml", ".json"):
+            _check_plain(data, file)
+            text = yaml.safe_dump(_for_data_format(data), sort_keys=False, allow_unicode=True) \
+                if ext != ".json" else json.dumps(_for_data_format(data), indent=4, ensure_ascii=False) + "\n"
         else:
             raise ConfigError(f"cannot dump a config to {file!r}: use .py, .yaml, .yml or .json")
         folder = osp.dirname(osp.abspath(file))
@@ -346,6 +354,14 @@ class Config:
                 rows.append((path_text(path), a, b, source_of(self._provenance, path),
                              source_of(other._provenance, path)))
         return rows
+
+
+def _check_plain(data: dict, file: str) -> None:
+    """Refuse, by key path, values that YAML and JSON cannot hold (classes of a pure-Python config)."""
+    for path, value in _leaves(data).items():
+        if not (value is None or isinstance(value, (str, int, float, bool)) or value in ({}, [], ())):
+            raise ConfigError(f"cannot dump to {file}: the config holds Python objects ({path_text(path)} is "
+                              f"{value!r}) that YAML and JSON cannot hold; dump to .py instead")
 
 
 def _short(source: Optional[str]) -> Optional[str]:

@@ -22,6 +22,8 @@ import yaml
 from loomcv.errors import ConfigError, ConfigKeyError, ConfigSyntaxError
 
 from .config_dict import ConfigDict, Path, path_text, to_plain
+from .provenance import error_line, provenance_for, py_line_map, yaml_line_map
+from .pure_python import is_pure_python, load_pure_python
 from .tree import map_tree
 
 BASE_KEY = "_base_"
@@ -68,91 +70,6 @@ def substitute_predefined(text: str, path: str) -> str:
     for key, value in predefined_variables(path).items():
         text = re.sub(r"\{\{\s*" + key + r"\s*\}\}", value.replace("\\", "/"), text)
     return text
-
-
-# ------------------------------------------------------------- line maps
-def _py_line_map(tree: ast.Module, path: str) -> Dict[Path, str]:
-    """Key path -> ``file:line`` for every dict/list position the source spells out."""
-    lines: Dict[Path, str] = {}
-
-    def visit(node: ast.AST, key: Path) -> None:
-        lines[key] = f"{path}:{node.lineno}"
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict":
-            for kw in node.keywords:
-                if kw.arg is not None:
-                    visit(kw.value, key + (kw.arg,))
-        elif isinstance(node, ast.Dict):
-            for k, v in zip(node.keys, node.values):
-                if isinstance(k, ast.Constant) and v is not None:
-                    visit(v, key + (k.value,))
-        elif isinstance(node, (ast.List, ast.Tuple)):
-            for i, element in enumerate(node.elts):
-                visit(element, key + (i,))
-
-    for stmt in tree.body:
-        targets = stmt.targets if isinstance(stmt, ast.Assign) else \
-            [stmt.target] if isinstance(stmt, (ast.AnnAssign, ast.AugAssign)) else []
-        for target in targets:
-            if isinstance(target, ast.Name) and getattr(stmt, "value", None) is not None:
-                visit(stmt.value, (target.id,))
-            elif isinstance(target, (ast.Attribute, ast.Subscript)):
-                chain, node = [], target
-                while isinstance(node, (ast.Attribute, ast.Subscript)):
-                    if isinstance(node, ast.Attribute):
-                        chain.append(node.attr)
-                    elif isinstance(node.slice, ast.Constant):
-                        chain.append(node.slice.value)
-                    node = node.value
-                if isinstance(node, ast.Name):
-                    visit(stmt.value, (node.id, *reversed(chain)))
-    return lines
-
-
-def _yaml_line_map(text: str, path: str) -> Dict[Path, str]:
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return {}
-    lines: Dict[Path, str] = {}
-
-    def visit(node, key: Path) -> None:
-        if key:
-            lines[key] = f"{path}:{node.start_mark.line + 1}"
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                visit(v, key + (k.value,))
-        elif isinstance(node, yaml.SequenceNode):
-            for i, v in enumerate(node.value):
-                visit(v, key + (i,))
-
-    if root is not None:
-        visit(root, ())
-    return lines
-
-
-def leaf_paths(value: Any, path: Path = ()):
-    """Every path to a non-container value (empty containers count as leaves)."""
-    if isinstance(value, dict) and value:
-        for k, v in value.items():
-            yield from leaf_paths(v, path + (k,))
-    elif isinstance(value, (list, tuple)) and value and not hasattr(value, "_fields"):
-        for i, v in enumerate(value):
-            yield from leaf_paths(v, path + (i,))
-    else:
-        yield path
-
-
-def provenance_for(values: Dict[str, Any], lines: Dict[Path, str], default: str) -> Dict[Path, str]:
-    """Give every leaf the line of its nearest spelled-out ancestor."""
-    prov: Dict[Path, str] = {}
-    for leaf in leaf_paths(values):
-        for cut in range(len(leaf), 0, -1):
-            if leaf[:cut] in lines:
-                prov[leaf] = lines[leaf[:cut]]
-                break
-        else:
-            prov[leaf] = default
-    return prov
 
 
 # ----------------------------------------------------------------- merging
@@ -217,8 +134,13 @@ def _base_list(value: Any, path: str, line: Any) -> List[str]:
     raise ConfigError(f"{path}:{line}: _base_ must be a path or a list of paths, got {value!r}")
 
 
-def load_file(path: str, use_predefined: bool = True, _stack: Tuple[str, ...] = ()) -> Loaded:
-    """Read ``path`` with all its bases merged; return (values, provenance)."""
+def load_file(path: str, use_predefined: bool = True, _stack: Tuple[str, ...] = (),
+              lazy_import: Optional[bool] = None) -> Loaded:
+    """Read ``path`` with all its bases merged; return (values, provenance).
+
+    ``lazy_import`` says whether a ``.py`` file is in the pure-Python style
+    (:mod:`loomcv.config.pure_python`); None tells from its lines.
+    """
     path = osp.abspath(path)
     if path in _stack:
         chain = " -> ".join(osp.basename(p) for p in (*_stack, path))
@@ -234,7 +156,7 @@ def load_file(path: str, use_predefined: bool = True, _stack: Tuple[str, ...] = 
         text = substitute_predefined(text, path)
     stack = (*_stack, path)
     if ext == ".py":
-        return _load_py(path, text, use_predefined, stack)
+        return _load_py(path, text, use_predefined, stack, lazy_import)
     return _load_data(path, text, ext, use_predefined, stack)
 
 
@@ -259,13 +181,16 @@ def _load_bases(names: List[str], path: str, line: Any, use_predefined: bool,
     return merged, prov
 
 
-def _load_py(path: str, text: str, use_predefined: bool, stack: Tuple[str, ...]) -> Loaded:
+def _load_py(path: str, text: str, use_predefined: bool, stack: Tuple[str, ...],
+             lazy_import: Optional[bool] = None) -> Loaded:
     text = _BASE_REF.sub(lambda m: f"_base_.{m.group(2)}", text)
     try:
         tree = ast.parse(text, filename=path)
     except SyntaxError as err:
         raise ConfigSyntaxError(
             f"{path}:{err.lineno}: syntax error: {err.msg}\n    {(err.text or '').rstrip()}") from err
+    if lazy_import or (lazy_import is None and is_pure_python(tree)):
+        return load_pure_python(path, tree, load_file, use_predefined, stack)
     names: List[str] = []
     base_line: Any = "?"
     body = []
@@ -289,21 +214,14 @@ def _load_py(path: str, text: str, use_predefined: bool, stack: Tuple[str, ...])
     except (ConfigError, ConfigKeyError):
         raise
     except Exception as err:
-        line = next((n for name, n in _frames(err) if name == path), "?")
+        line = error_line(err, path)
         raise ConfigError(f"{path}:{line}: {type(err).__name__}: {err}") from err
     own = {k: to_plain(v) for k, v in namespace.items()
            if not k.startswith("__") and k != BASE_KEY
            and not isinstance(v, (types.ModuleType, types.FunctionType, type, _BaseNamespace))}
-    own_prov = provenance_for(own, _py_line_map(tree, path), path)
+    own_prov = provenance_for(own, py_line_map(tree, path), path)
     merge_into(base, own, prov, own_prov, child_file=path)
     return base, prov
-
-
-def _frames(err: BaseException):
-    tb = err.__traceback__
-    while tb is not None:
-        yield tb.tb_frame.f_code.co_filename, tb.tb_lineno
-        tb = tb.tb_next
 
 
 def _load_data(path: str, text: str, ext: str, use_predefined: bool, stack: Tuple[str, ...]) -> Loaded:
@@ -318,7 +236,7 @@ def _load_data(path: str, text: str, ext: str, use_predefined: bool, stack: Tupl
     values = {} if values is None else values
     if not isinstance(values, dict):
         raise ConfigError(f"{path}: a config file must hold a mapping at the top, got {type(values).__name__}")
-    lines = _yaml_line_map(text, path)
+    lines = yaml_line_map(text, path)
     names = _base_list(values.pop(BASE_KEY), path, lines.get((BASE_KEY,), "?")) if BASE_KEY in values else []
     base, prov = _load_bases(names, path, lines.get((BASE_KEY,), "?"), use_predefined, stack)
     values = _substitute_refs(values, base, path)

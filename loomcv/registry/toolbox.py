@@ -24,7 +24,7 @@ import importlib.util
 import os.path as osp
 import warnings
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, Union
 
 ENTRY_POINT_GROUP = "loomcv.toolboxes"
 
@@ -59,6 +59,11 @@ class Toolbox:
         export_specs: the module that registers how its models are exported
             (:func:`loomcv.export.register_export_spec`), imported by
             ``loomcv export`` before it looks for a model's export spec.
+        compat_imports: OpenMMLab import paths whose home here is not ``<package>.<same path>``
+            under one of its aliases: old module or name -> new one
+            (``{'mmcls.datasets.pipelines': 'mytask.datasets.transforms'}``; a tuple of modules
+            serves one old module from several, searched in order); read by
+            :mod:`loomcv.compat`, which serves ``import <alias>...`` from this toolbox.
     """
 
     scope: str
@@ -71,6 +76,7 @@ class Toolbox:
     legacy_model_types: Tuple[str, ...] = ()
     checkpoint_urls: Dict[str, str] = field(default_factory=dict)
     export_specs: Optional[str] = None
+    compat_imports: Dict[str, Union[str, Tuple[str, ...]]] = field(default_factory=dict)
 
     def __post_init__(self):
         if not isinstance(self.scope, str) or not self.scope.isidentifier():

@@ -264,12 +264,20 @@ class IterBasedTrainLoop(_TrainLoop):
         runner.model.train()
         while self._iter < self._max_iters and not self.stop_training:
             data_batch = next(self.dataloader_iterator)
-            self.run_iter(self._iter, data_batch)
+            self.run_iter(data_batch)
             if self._should_validate(self._iter, self._max_iters):
                 self._validate()
         runner.call_hook("after_train_epoch")
         runner.call_hook("after_train")
         return runner.model
+
+    def run_iter(self, *args) -> None:
+        """One step on ``data_batch``: ``run_iter(data_batch)`` as in MMEngine (whose subclasses
+        override it so), or ``run_iter(idx, data_batch)`` as the epoch-based loop takes it."""
+        if len(args) not in (1, 2):
+            raise TypeError(f"IterBasedTrainLoop.run_iter takes (data_batch) or (idx, data_batch), "
+                            f"got {len(args)} arguments")
+        super().run_iter(self._iter if len(args) == 1 else args[0], args[-1])
 
 
 class EvalSet(NamedTuple):

@@ -45,10 +45,10 @@ def test_no_host_read_between_log_intervals(tmp_path, host_reads, wrapper):
     loop = runner.train_loop
     run_iter = loop.run_iter
 
-    def watched(idx, batch):
+    def watched(*args):  # (data_batch) as MMEngine's iteration-based loop calls it
         state["where"] = loop.iter
         try:
-            run_iter(idx, batch)
+            run_iter(*args)
         finally:
             state["where"] = None
 

@@ -4,6 +4,7 @@ Attribute names match MMCV (``conv``, the norm under its abbreviation such as
 ``bn``/``gn``, ``activate``, ``padding_layer``) so state-dict keys do too.
 """
 
+import inspect
 import warnings
 from typing import Dict, Optional, Sequence, Tuple, Union
 
@@ -84,7 +85,12 @@ class ConvModule(nn.Module):
 
         if self.with_activation:
             act_cfg_ = dict(act_cfg)
-            if act_cfg_.get("type") not in _NO_INPLACE:
+            act_type = act_cfg_.get("type")
+            if isinstance(act_type, type):  # a class, as pure-Python configs give it
+                takes_inplace = "inplace" in inspect.signature(act_type).parameters
+            else:
+                takes_inplace = act_type not in _NO_INPLACE
+            if takes_inplace:
                 act_cfg_.setdefault("inplace", inplace)
             self.activate = build_activation_layer(act_cfg_)
         self.init_weights()
