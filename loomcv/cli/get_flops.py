@@ -167,5 +167,8 @@ def run(args: argparse.Namespace) -> int:
     model, rows = measure(cfg, shape, args.depth)
     title = f"{args.config}: input 1x{in_channels(model)}x{shape[0]}x{shape[1]}"
     print(format_table(rows, title))
-    print(f"Params: {human(rows[0][1])}  FLOPs: {human(rows[0][2])}")
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    # MMCV's complexity counter (the source of most published figures) counts trainable parameters only
+    frozen = f" (trainable {human(trainable)}: frozen stages excluded)" if trainable != rows[0][1] else ""
+    print(f"Params: {human(rows[0][1])}{frozen}  FLOPs: {human(rows[0][2])}")
     return 0

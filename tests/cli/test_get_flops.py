@@ -18,6 +18,13 @@ def test_lenet_counts_equal_the_hand_computed_multiply_adds(capsys):
     assert "features" in out and "classifier" in out  # depth 2 shows the backbone's children
 
 
+def test_frozen_stages_are_reported_as_mmcv_counts_them(capsys):
+    """MMDetection publishes RetinaNet-R50 at 37.74M: MMCV counts only trainable parameters, and
+    frozen_stages=1 freezes the ResNet stem and first stage (0.225M)."""
+    assert main(["get-flops", "retinanet_r50_fpn_1x_coco", "--shape", "64", "--depth", "0"]) == 0
+    assert "Params: 37.969M (trainable 37.743M: frozen stages excluded)" in capsys.readouterr().out
+
+
 def test_shape_option_and_depth_zero(capsys):
     assert main(["get-flops", "resnet18_8xb16_cifar10", "--shape", "16", "--depth", "0"]) == 0
     lines = capsys.readouterr().out.splitlines()
