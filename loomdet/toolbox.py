@@ -13,7 +13,7 @@ TOOLBOX = Toolbox(
         "infer": ("loomdet.cli.infer", "detect objects in images with a config and checkpoint; prints and draws "
                                        "boxes, labels and scores"),
     },
-    # the detectors of MMDetection 2.x-era (MMCV 1.x) configs this toolbox runs
     export_specs="loomdet.apis.deploy",  # registers how detectors are exported (loomcv export)
+    # the detectors of MMDetection 2.x-era (MMCV 1.x) configs this toolbox runs
     legacy_model_types=("RetinaNet", "YOLOV3", "FCOS"),
 )
