@@ -328,8 +328,15 @@ class OptimWrapperDict:
     def step(self, *args, **kwargs):
         self._whole("step")
 
-    def zero_grad(self, *args, **kwargs):
-        self._whole("zero_grad")
+    def zero_grad(self, **kwargs) -> None:
+        """Zero the gradients of every wrapper (safe for all of them at once, unlike ``step``)."""
+        for wrapper in self.optim_wrappers.values():
+            wrapper.zero_grad(**kwargs)
+
+    @property
+    def param_groups(self) -> Dict[str, List[dict]]:
+        """Each wrapper's ``param_groups``, by wrapper name (MMEngine's layout)."""
+        return {name: wrapper.param_groups for name, wrapper in self.optim_wrappers.items()}
 
     @contextmanager
     def optim_context(self, model: nn.Module):

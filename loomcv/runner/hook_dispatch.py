@@ -61,21 +61,34 @@ class HookDispatch:
             self._stage_calls[stage] = [getattr(h, stage) for h in self._stage_hooks[stage]]
 
     def register_hooks(self, default_hooks: Optional[dict] = None, custom_hooks: Optional[list] = None) -> None:
-        hooks = dict(DEFAULT_HOOKS)
-        for key, value in (default_hooks or {}).items():
-            hooks[key] = value
-        for value in hooks.values():
+        self.register_default_hooks(default_hooks)
+        if custom_hooks is not None:
+            self.register_custom_hooks(custom_hooks)
+
+    def register_default_hooks(self, hooks: Optional[dict] = None) -> None:
+        """The default hooks (DEFAULT_HOOKS), each replaced by ``hooks[name]`` or left out when that is None."""
+        merged = dict(DEFAULT_HOOKS)
+        for key, value in (hooks or {}).items():
+            merged[key] = value
+        for value in merged.values():
             if value is not None:
                 self.register_hook(value)
-        for value in custom_hooks or []:
+
+    def register_custom_hooks(self, hooks: List[Union[Hook, dict]]) -> None:
+        for value in hooks:
             self.register_hook(value)
 
     def call_hook(self, fn_name: str, **kwargs) -> None:
-        """Call ``fn_name`` on every hook that implements it, in priority order."""
-        try:
-            calls = self._stage_calls[fn_name]
-        except KeyError:
-            raise ValueError(f"call_hook: unknown stage {fn_name!r}.{did_you_mean(fn_name, STAGES)}") from None
+        """Call ``fn_name`` on every hook that implements it, in priority order.
+
+        A name outside STAGES (a custom loop's ``'before_warmup_iter'``) is called on every hook
+        that has such a method, as MMEngine does; a misspelt built-in stage no hook defines warns.
+        """
+        calls = self._stage_calls.get(fn_name)
+        if calls is None:
+            calls = [getattr(h, fn_name) for h in self._hooks if callable(getattr(h, fn_name, None))]
+            if not calls:
+                _warn_near_miss(fn_name)
         for call in calls:
             call(self, **kwargs)
 
@@ -89,3 +102,14 @@ class HookDispatch:
                 lines += [f"({priority_name(h.priority):<12}) {type(h).__name__}" for h in hooks]
                 lines.append("-" * 40)
         return "\n".join(lines)
+
+
+_WARNED: set = set()
+
+
+def _warn_near_miss(fn_name: str) -> None:
+    hint = did_you_mean(fn_name, STAGES, 1)
+    if hint and fn_name not in _WARNED:
+        _WARNED.add(fn_name)
+        import warnings
+        warnings.warn(f"call_hook({fn_name!r}): no hook defines this stage.{hint}", UserWarning, stacklevel=3)
