@@ -66,7 +66,8 @@ def build_dataloader(dataloader: Any, seed: Optional[int] = None, diff_rank_seed
     ``collate_fn`` defaults to ``pseudo_collate``. With a ``seed``, workers are
     seeded by :func:`default_worker_init_fn` and the loader's generator is
     seeded too, so two runs with the same seed give the same batches.
-    ``diff_rank_seed`` gives each rank a different sampler seed. ``num_batch_per_epoch``
+    ``diff_rank_seed`` (``seed`` already differs per rank) gives the sampler a random seed shared
+    by all ranks instead of ``seed``. ``num_batch_per_epoch``
     keeps only the first ``N x batch_size x world_size`` samples (quick checks).
     """
     if isinstance(dataloader, DataLoader):
@@ -87,7 +88,9 @@ def build_dataloader(dataloader: Any, seed: Optional[int] = None, diff_rank_seed
             raise ConfigError(f"dataloader.num_batch_per_epoch must be a positive int, got {num_batch_per_epoch!r}")
         from .wrappers import SlicedDataset
         dataset = SlicedDataset(dataset, num_batch_per_epoch * _batch_size(cfg) * world_size)
-    sampler_seed = None if seed is None else seed + (rank if diff_rank_seed else 0)
+    # with diff_rank_seed the ranks' seeds differ, but a sampler's must not (each rank takes its share
+    # of one shuffled order): it gets None, i.e. one random seed shared by all ranks (MMEngine's rule)
+    sampler_seed = None if diff_rank_seed else seed
 
     sampler_cfg = cfg.pop("sampler", dict(type="DefaultSampler", shuffle=False))
     sampler = build_or_accept(sampler_cfg, DATA_SAMPLERS, name="sampler", owner="build_dataloader",

@@ -76,9 +76,18 @@ class BaseModule(nn.Module):
                 del module._params_init_info
 
     def _log_init_record(self) -> None:
+        """How each parameter was initialized: into the run's log file whatever the log level (as
+        MMEngine does); without a log file, to the console at DEBUG."""
         lines = [f"{name}: {info}" for name, info in self.init_record]
-        print_log(f"parameter initialization of {type(self).__name__}:\n  " + "\n  ".join(lines),
-                  logger="current", level=logging.DEBUG)
+        text = f"parameter initialization of {type(self).__name__}:\n  " + "\n  ".join(lines)
+        from loomcv.logging import LoomLogger
+        logger = LoomLogger.get_current_instance()
+        record = logger.makeRecord(logger.name, logging.INFO, __file__, 0, text, None, None)
+        files = [h for h in logger.handlers if isinstance(h, logging.FileHandler)]
+        for handler in files:
+            handler.emit(record)
+        if not files:
+            print_log(text, logger="current", level=logging.DEBUG)
 
     def __repr__(self) -> str:
         text = super().__repr__()
