@@ -9,6 +9,7 @@ grow copy-on-write page by page as they read (the classic leak of a list of dict
 """
 
 import copy
+import functools
 import os.path as osp
 import pickle
 from typing import Any, Callable, List, Mapping, Optional, Sequence, Union
@@ -31,6 +32,20 @@ def _join(root: str, path: str) -> str:
 
 
 @DATASETS.register_module()
+def force_full_init(method: Callable) -> Callable:
+    """Decorator for a dataset method: run ``full_init()`` first if it has not run yet (MMEngine's
+    helper for datasets built with ``lazy_init=True``)."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        if not hasattr(self, "full_init"):
+            raise AttributeError(f"{type(self).__name__} has no full_init(), which @force_full_init needs")
+        if not getattr(self, "_fully_initialized", False):
+            self.full_init()
+            self._fully_initialized = True
+        return method(self, *args, **kwargs)
+    return wrapper
+
+
 class BaseDataset:
     """Annotations + pipeline.
 

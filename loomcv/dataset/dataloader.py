@@ -29,6 +29,21 @@ def default_worker_init_fn(worker_id: int, num_workers: int, rank: int, seed: in
     torch.manual_seed(worker_seed)
 
 
+@FUNCTIONS.register_module()
+def worker_init_fn(worker_id: int, num_workers: int, rank: int, seed: int,
+                   disable_subprocess_warning: bool = False) -> None:
+    """MMEngine's name and signature for :func:`default_worker_init_fn`; ``disable_subprocess_warning``
+    silences Python warnings in every worker but the first."""
+    default_worker_init_fn(worker_id, num_workers, rank, seed)
+    if disable_subprocess_warning and worker_id != 0:
+        import warnings
+        warnings.simplefilter("ignore")
+
+
+#: MMEngine's older name for the registry that holds collate functions (FUNCTIONS)
+COLLATE_FUNCTIONS = FUNCTIONS
+
+
 def _function(cfg: Any, key: str) -> Optional[Callable]:
     """A callable from ``dict(type='name')``, a name, or a callable."""
     if cfg is None or callable(cfg):

@@ -96,3 +96,19 @@ class DumpResults(BaseMetric):
             pickle.dump(results, f)
         print_log(f"Results have been saved to {self.out_file_path}.", "current")
         return {}
+
+
+def get_metric_value(indicator: str, metrics: dict) -> Any:
+    """The value of ``indicator`` in ``metrics``: a full name (``'coco/bbox_mAP'``) must match exactly;
+    a short one (``'bbox_mAP'``) must match the last part of exactly one key (MMEngine's rule, used to
+    pick the metric that decides the best checkpoint)."""
+    if "/" in indicator:
+        if indicator in metrics:
+            return metrics[indicator]
+        raise ValueError(f"metric {indicator!r} is not among the metrics {list(metrics)}")
+    matched = [key for key in metrics if key.split("/")[-1] == indicator]
+    if not matched:
+        raise ValueError(f"no metric named {indicator!r} among {list(metrics)}")
+    if len(matched) > 1:
+        raise ValueError(f"metric {indicator!r} is ambiguous: {matched}; write the full name")
+    return metrics[matched[0]]

@@ -79,3 +79,13 @@ class BaseModel(BaseModule):
 
 
 __all__ = ["BaseModel", "BaseDataPreprocessor", "run_forward"]
+
+
+def merge_dict(*args: dict) -> dict:
+    """One dict with the items of all of ``args`` (later ones win), e.g. the loss dicts of several heads."""
+    merged: dict = {}
+    for item in args:
+        if not isinstance(item, dict):
+            raise TypeError(f"merge_dict takes dicts, got {type(item).__name__}")
+        merged.update(item)
+    return merged
