@@ -35,14 +35,21 @@ class BaseMetric(metaclass=ABCMeta):
         collect_device: 'cpu' or 'gpu': how results travel between ranks.
         prefix: put before every metric name as ``prefix/name``; defaults to
             the class's ``default_prefix``.
+        collect_dir: MMEngine's folder for collecting results through files; accepted for its
+            signature (with ``collect_device='cpu'`` only, as there): results travel as
+            pickles over the process group here.
     """
 
     default_prefix: Optional[str] = None
 
-    def __init__(self, collect_device: str = "cpu", prefix: Optional[str] = None):
+    def __init__(self, collect_device: str = "cpu", prefix: Optional[str] = None,
+                 collect_dir: Optional[str] = None):
         if collect_device not in ("cpu", "gpu"):
             raise ValueError(f"{type(self).__name__}: collect_device must be 'cpu' or 'gpu', "
                              f"got {collect_device!r}")
+        if collect_dir is not None and collect_device != "cpu":
+            raise ValueError(f"{type(self).__name__}: collect_dir goes with collect_device='cpu', got "
+                             f"collect_device={collect_device!r}")
         self.collect_device = collect_device
         self.prefix = prefix or self.default_prefix
         self.results: List[Any] = []

@@ -21,7 +21,13 @@ from .base_module import BaseModule
 
 class BaseTTAModel(BaseModule):
     """Args: ``module``, the model (or its config) whose ``test_step`` runs on each view;
-    ``data_preprocessor``, given to ``module``'s config when it is built here."""
+    ``data_preprocessor``, given to ``module``'s config when it is built here.
+
+    Checkpoints of the plain model load into it (``load_from``, ``loomcv test CKPT --tta``):
+    ``load_state_dict`` goes through to ``module``, as MMEngine's loader does.
+    """
+
+    loads_into_module = True
 
     def __init__(self, module: Union[Mapping, nn.Module], data_preprocessor: Union[None, Mapping, nn.Module] = None):
         super().__init__()

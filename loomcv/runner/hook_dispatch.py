@@ -8,7 +8,6 @@ one dictionary look-up.
 from collections.abc import Mapping
 from typing import Dict, List, Optional, Union
 
-from loomcv.errors import did_you_mean
 from loomcv.hooks import Hook
 from loomcv.hooks.hook import STAGES
 from loomcv.hooks.priority import get_priority, priority_name
@@ -57,7 +56,8 @@ class HookDispatch:
                 break
         self._hooks.insert(position, hook)
         for stage in STAGES:
-            self._stage_hooks[stage] = [h for h in self._hooks if stage in h.stages()]
+            # Hook.stages(h), not h.stages(): a hook written for MMEngine may use `stages` as its own attribute
+            self._stage_hooks[stage] = [h for h in self._hooks if stage in Hook.stages(h)]
             self._stage_calls[stage] = [getattr(h, stage) for h in self._stage_hooks[stage]]
 
     def register_hooks(self, default_hooks: Optional[dict] = None, custom_hooks: Optional[list] = None) -> None:
@@ -108,8 +108,12 @@ _WARNED: set = set()
 
 
 def _warn_near_miss(fn_name: str) -> None:
-    hint = did_you_mean(fn_name, STAGES, 1)
-    if hint and fn_name not in _WARNED:
+    """A name one or two letters away from a built-in stage is a typo; a custom loop's own stage
+    ('before_warmup_iter') is not, and stays silent when no hook defines it."""
+    import difflib
+    hits = difflib.get_close_matches(fn_name, STAGES, n=1, cutoff=0.9)
+    if hits and fn_name not in _WARNED:
         _WARNED.add(fn_name)
         import warnings
-        warnings.warn(f"call_hook({fn_name!r}): no hook defines this stage.{hint}", UserWarning, stacklevel=3)
+        warnings.warn(f"call_hook({fn_name!r}): no hook defines this stage. Did you mean {hits[0]!r}?",
+                      UserWarning, stacklevel=3)

@@ -1,0 +1,187 @@
+"""An MMEngine-style project (tests/compat/mmengine_project.py) runs on loomcv with its imports
+changed to ``loomcv``: custom model, dataset, metric, hook and train loop, trained and resumed
+through the Runner; and the behaviours MMEngine code relies on while doing so."""
+
+import os
+import os.path as osp
+import sys
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+
+sys.path.insert(0, osp.dirname(__file__))
+
+import mmengine_project as P  # noqa: E402
+
+from loomcv.config import Config  # noqa: E402
+from loomcv.registry import RUNNERS  # noqa: E402
+from loomcv.runner import Runner  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    work_dir = str(tmp_path_factory.mktemp("mmproject"))
+    runner, hook = P.train(work_dir)
+    return runner, hook, work_dir
+
+
+def test_the_project_trains_with_its_custom_loop_hook_and_metric(trained):
+    runner, hook, work_dir = trained
+    assert isinstance(runner.train_loop, P.MMToyTrainLoop)
+    assert hook.train_iters == 8  # 2 epochs x 16 samples / batch 4
+    assert hook.warmup_calls == 2  # the loop's own stage reached the hook that defines it
+    assert hook.stages == {"train", "val"}  # loop_stage as the message hub reported it during each loop
+    assert runner.message_hub.get_info("loop_stage") is None  # popped when training ended
+    # numpy metrics (np.float32 and a 1-element array) are logged as scalars
+    assert runner.message_hub.get_scalar("val/toy/accuracy").current() == pytest.approx(1.0)
+    assert runner.message_hub.get_scalar("val/toy/accuracy_array").current() == pytest.approx(1.0)
+    assert "epoch_2.pth" in os.listdir(work_dir)
+    log = open(runner.logger.log_file, encoding="utf-8").read()
+    assert "toy/accuracy: 1.0000" in log
+
+
+def test_a_single_process_run_reverts_sync_batchnorm(trained):
+    runner = trained[0]
+    kinds = {type(m) for m in runner.model.modules()}
+    assert nn.SyncBatchNorm not in kinds
+    assert any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in runner.model.modules())
+
+
+def test_the_custom_loop_resumes_from_its_checkpoint(trained, tmp_path):
+    work_dir = trained[2]
+    cfg = P.make_cfg(work_dir)
+    cfg.update(resume=True, experiment_name="resumed_custom_loop")
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    hook = next(h for h in runner.hooks if isinstance(h, P.MMToyHook))
+    assert (runner.train_loop.epoch, runner.train_loop.iter) == (2, 8)
+    assert hook.train_iters == 0  # the finished run is not trained again
+
+
+def test_runners_build_takes_a_config_and_runner_type(tmp_path):
+    @RUNNERS.register_module(force=True)
+    class MMToyRunner(Runner):
+        pass
+
+    cfg = Config(P.make_cfg(str(tmp_path)), filename=str(tmp_path / "toy_config.py"))
+    runner = RUNNERS.build(cfg)
+    assert type(runner) is Runner
+    cfg.runner_type = "MMToyRunner"
+    cfg.experiment_name = "toy_custom_runner"
+    assert type(RUNNERS.build(cfg)) is MMToyRunner
+    # the config is dumped where MMEngine users look for it, and beside the log too
+    assert osp.isfile(tmp_path / "toy_config.py")
+    assert osp.isfile(osp.join(runner.log_dir, "toy_config.py"))
+    with pytest.raises(TypeError, match="Config"):
+        RUNNERS.build(["not", "a", "config"])
+
+
+def test_call_hook_with_a_stage_no_hook_defines_does_nothing(trained):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        trained[0].call_hook("before_warmup_iter", batch_idx=0)  # a custom loop's stage: silent
+    with pytest.warns(UserWarning, match="after_train_iter"):
+        trained[0].call_hook("after_train_iters", batch_idx=0)  # a typo of a built-in stage
+
+
+def test_runner_build_steps_are_methods_a_subclass_can_replace(tmp_path):
+    calls = []
+
+    class MyRunner(Runner):
+        def build_model(self, model):
+            calls.append("build_model")
+            return super().build_model(model)
+
+        def wrap_model(self, model_wrapper_cfg, model):
+            calls.append(("wrap_model", model_wrapper_cfg))
+            return super().wrap_model(model_wrapper_cfg, model)
+
+        def build_train_loop(self, loop):
+            calls.append("build_train_loop")
+            return super().build_train_loop(loop)
+
+    runner = MyRunner.from_cfg(dict(P.make_cfg(str(tmp_path)), experiment_name="toy_build_steps"))
+    runner.train_loop  # noqa: B018
+    assert calls == ["build_model", ("wrap_model", None), "build_train_loop"]
+    assert runner.build_logger(log_level="WARNING", log_file=str(tmp_path / "x.log"), name="other").log_file
+    assert runner.build_message_hub(dict(name="toy_hub")).instance_name == "toy_hub"
+    assert isinstance(runner.build_val_loop(dict()), type(runner.val_loop))
+    runner.register_custom_hooks([dict(type="MMToyHook", priority="HIGHEST")])
+    assert type(runner.hooks[0]).__name__ == "MMToyHook"
+
+
+def test_diff_rank_seed_gives_the_sampler_a_shared_random_seed(tmp_path):
+    def sampler_seed(**randomness):
+        cfg = dict(P.make_cfg(str(tmp_path)), randomness=dict(seed=7, **randomness),
+                   experiment_name=f"toy_seed_{len(randomness)}")
+        return Runner.from_cfg(cfg).train_dataloader.sampler.seed
+
+    assert sampler_seed() == 7
+    assert sampler_seed(diff_rank_seed=True) != 7  # None -> one random seed shared by the ranks
+
+
+def test_weight_init_information_is_written_to_the_log_file(tmp_path):
+    cfg = dict(P.make_cfg(str(tmp_path)), experiment_name="toy_init_log",
+               model=dict(type="MMToyNet", init_cfg=dict(type="Constant", layer="Linear", val=0.5)))
+    runner = Runner.from_cfg(cfg)
+    runner._init_model_weights()
+    log = open(runner.logger.log_file, encoding="utf-8").read()
+    assert "parameter initialization of MMToyNet" in log and "fc1.weight" in log
+
+
+def test_tta_wraps_the_model_and_averages_the_views(tmp_path):
+    """``loomcv test CONFIG CKPT --tta``: tta_model wraps the model, tta_pipeline gives the views."""
+    import argparse
+
+    from loomcv.cli import test as test_cli
+
+    model = P.MMToyNet().eval()
+    ckpt = tmp_path / "toy.pth"
+    torch.save(dict(state_dict=model.state_dict()), ckpt)
+    cfg_file = tmp_path / "toy_tta.py"
+    cfg_file.write_text(
+        "model = dict(type='MMToyNet')\n"
+        "test_dataloader = dict(dataset=dict(type='MMToyDataset', num=8), batch_size=4,\n"
+        "                       sampler=dict(type='DefaultSampler', shuffle=False))\n"
+        "test_cfg = dict()\n"
+        "test_evaluator = dict(type='MMToyAccuracy')\n"
+        "tta_model = dict(type='MMToyTTA')\n"
+        "tta_pipeline = [dict(type='TestTimeAug', transforms=[\n"
+        "    [dict(type='MMToyScale', factor=1.0), dict(type='MMToyScale', factor=3.0)],\n"
+        "    [dict(type='MMToyPack')]])]\n")
+    parser = argparse.ArgumentParser()
+    test_cli.add_arguments(parser)
+    args = parser.parse_args([str(cfg_file), str(ckpt), "--tta", "--work-dir", str(tmp_path / "wd"),
+                              "--cfg-options", "experiment_name=toy_tta"])
+    cfg = test_cli.build_config(args)
+    assert cfg.model["type"] == "MMToyTTA" and cfg.model["module"]["type"] == "MMToyNet"
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
+    assert isinstance(runner.model, P.MMToyTTA)
+    assert torch.equal(runner.model.module.fc1.weight, model.fc1.weight)  # the plain checkpoint loaded
+    assert set(metrics) == {"toy/accuracy", "toy/accuracy_array"}
+    # the merged score is the mean of the two views' scores
+    batch = next(iter(runner.test_dataloader))
+    merged = runner.model.test_step(batch)
+    with torch.no_grad():
+        x = torch.stack(batch["inputs"][0])
+        expected = (model(x).softmax(-1) + model(3 * x).softmax(-1)) / 2
+    assert torch.allclose(torch.stack([s.pred_score for s in merged]), expected, atol=1e-6)
+    del cfg_file
+    bad = argparse.Namespace(**dict(vars(args), config=str(tmp_path / "no_tta.py")))
+    (tmp_path / "no_tta.py").write_text("model = dict(type='MMToyNet')\n")
+    with pytest.raises(KeyError, match="tta_model and tta_pipeline"):
+        test_cli.build_config(bad)
+
+
+def test_numpy_metric_values_reach_the_history_buffers():
+    from loomcv.logging import HistoryBuffer
+    buf = HistoryBuffer()
+    buf.update(np.float32(0.25))
+    buf.update(np.array([0.75]))
+    assert buf.mean() == pytest.approx(0.5)
+    with pytest.raises(TypeError, match="one-element"):
+        buf.update(np.array([1.0, 2.0]))
