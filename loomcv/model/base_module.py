@@ -14,6 +14,7 @@ from typing import Iterable, List, Mapping, Optional, Union
 import torch.nn as nn
 
 from loomcv.logging import print_log
+from loomcv.registry import MODELS
 
 from .weight_init import initialize, update_init_info
 
@@ -96,6 +97,7 @@ class BaseModule(nn.Module):
         return text
 
 
+@MODELS.register_module()
 class Sequential(BaseModule, nn.Sequential):
     """``nn.Sequential`` with ``init_cfg``."""
 

@@ -44,10 +44,14 @@ def build_runner_from_cfg(cfg: Any, registry: Any) -> Any:
 
 
 def build_model_from_cfg(cfg: Any, registry: Any, default_args: Optional[Mapping] = None) -> Any:
-    """A module from a config; a list of configs becomes a ``loomcv.model.Sequential`` of them."""
+    """A module from a config; a list of configs becomes the registry's ``Sequential`` of them
+    (``loomcv.model.Sequential`` in MODELS; ``torch.nn.Sequential`` for a registry without one)."""
     if isinstance(cfg, (list, tuple)):
-        from loomcv.model import Sequential
-        return Sequential(*(build_from_cfg(c, registry, default_args) for c in cfg))
+        sequential = registry.get("Sequential")
+        if sequential is None:
+            import torch.nn as nn
+            sequential = nn.Sequential
+        return sequential(*(build_from_cfg(c, registry, default_args) for c in cfg))
     return build_from_cfg(cfg, registry, default_args)
 
 
