@@ -31,7 +31,6 @@ def _join(root: str, path: str) -> str:
     return fileio.join_path(root, path)
 
 
-@DATASETS.register_module()
 def force_full_init(method: Callable) -> Callable:
     """Decorator for a dataset method: run ``full_init()`` first if it has not run yet (MMEngine's
     helper for datasets built with ``lazy_init=True``)."""
@@ -46,6 +45,7 @@ def force_full_init(method: Callable) -> Callable:
     return wrapper
 
 
+@DATASETS.register_module()
 class BaseDataset:
     """Annotations + pipeline.
 
