@@ -261,6 +261,11 @@ class BaseDataset:
         raise RuntimeError(f"{type(self).__name__}: the pipeline dropped {self.max_refetch + 1} samples in a row; "
                            f"check the data or the pipeline (e.g. LoadImageFromFile(ignore_empty=True))")
 
+    def get_subset_(self, indices: Union[int, Sequence[int]]) -> None:
+        """Keep only ``indices`` in this dataset (in place; MMEngine's ``get_subset_``)."""
+        sub = self.get_subset(indices)
+        self.data_list, self.data_bytes, self.data_address = sub.data_list, sub.data_bytes, sub.data_address
+
     def get_subset(self, indices: Union[int, Sequence[int]]) -> "BaseDataset":
         """A copy holding only ``indices`` (an int N keeps the first N)."""
         self._check_init()

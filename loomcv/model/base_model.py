@@ -50,6 +50,11 @@ class BaseModel(BaseModule):
         """Predictions (data samples) for a test batch."""
         return run_forward(self, self.data_preprocessor(data, False), "predict")
 
+    def _run_forward(self, data: Union[dict, tuple, list], mode: str) -> Any:
+        """``self(**data, mode=mode)`` (or ``self(*data, mode=mode)``): MMEngine's helper that custom
+        ``train_step``/``val_step`` overrides call."""
+        return run_forward(self, data, mode)
+
     def parse_losses(self, losses: Mapping[str, Any]) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
         """Sum every entry whose key contains 'loss'; return (loss, log_vars).
 

@@ -179,6 +179,11 @@ class OptimWrapper:
     def inner_count(self, value: int) -> None:
         self._inner_count = value
 
+    @property
+    def max_counts(self) -> int:
+        """The training length ``initialize_count_status`` was given (-1 before)."""
+        return self._max_counts
+
     # -------------------------------------------------------------- accessors
     @property
     def param_groups(self) -> List[dict]:

@@ -84,15 +84,13 @@ class Runner(BuildSteps, HookDispatch, CheckpointIO):
         self._launcher = launcher
         self._env_cfg = dict(env_cfg or {})
         self._dist_cfg = dict(self._env_cfg.get("dist_cfg") or {})
-        self.device = setup_env(self._env_cfg, launcher)
+        self.setup_env(self._env_cfg)
         self._rank, self._world_size = dist.get_dist_info()
         self._randomness_cfg = dict(randomness or {})
         unknown = set(self._randomness_cfg) - set(RANDOMNESS_KEYS)
         if unknown:
             raise ConfigError(f"randomness: unknown key(s) {sorted(unknown)}; valid keys: {RANDOMNESS_KEYS}")
-        self._seed = set_random_seed(**self._randomness_cfg)
-        self._randomness_cfg["seed"] = self._seed - (dist.get_rank()
-                                                     if self._randomness_cfg.get("diff_rank_seed") else 0)
+        self.set_randomness(**self._randomness_cfg)
 
         # names, folders, logger, message hub, visualizer
         stamp = [time.strftime("%Y%m%d_%H%M%S", time.localtime())]
@@ -162,6 +160,23 @@ class Runner(BuildSteps, HookDispatch, CheckpointIO):
                    default_scope=cfg.get("default_scope", "loomcv"), cfg=cfg, compile=cfg.get("compile", False),
                    channels_last=cfg.get("channels_last", False), **args)
 
+    # ================================================================== MMEngine's set-up steps
+    def setup_env(self, env_cfg: dict) -> None:
+        """Apply ``env_cfg`` (cudnn, multiprocessing, distributed back end) and pick the device."""
+        self.device = setup_env(dict(env_cfg or {}), self._launcher)
+
+    def set_randomness(self, seed: Optional[int] = None, diff_rank_seed: bool = False,
+                       deterministic: bool = False) -> None:
+        """Seed python, numpy and torch (``randomness`` in the config); ``runner.seed`` is the seed used."""
+        given = dict(seed=seed, diff_rank_seed=diff_rank_seed, deterministic=deterministic)
+        self._seed = set_random_seed(**given)
+        self._randomness_cfg = {k: v for k, v in given.items() if k in self._randomness_cfg or v}
+        self._randomness_cfg["seed"] = self._seed - (dist.get_rank() if diff_rank_seed else 0)
+
+    def dump_config(self) -> None:
+        """Write the config into ``work_dir`` and the log folder (done once at start-up)."""
+        dump_config(self)
+
     # ================================================================== properties
     @property
     def train_loop(self):
@@ -221,6 +236,13 @@ class Runner(BuildSteps, HookDispatch, CheckpointIO):
     distributed = property(lambda self: self._world_size > 1)
     launcher = property(lambda self: self._launcher)
     stop_requested = property(lambda self: self._preemption.requested)
+    # MMEngine's shortcuts into the loops and settings
+    val_evaluator = property(lambda self: self.val_loop.evaluator)
+    test_evaluator = property(lambda self: self.test_loop.evaluator)
+    val_interval = property(lambda self: self.train_loop.val_interval)
+    val_begin = property(lambda self: self.train_loop.val_begin)
+    deterministic = property(lambda self: bool(self._randomness_cfg.get("deterministic", False)))
+    model_name = property(lambda self: type(unwrap_model(self.model)).__name__)
 
     # ================================================================== run
     def train(self) -> nn.Module:

@@ -336,3 +336,47 @@ def test_checkpoint_loader_scheme_reaches_load_checkpoint(tmp_path):
     with pytest.raises(KeyError, match="already has a loader"):
         CheckpointLoader.register_scheme("compat-mem://", load_from_memory)
     assert get_torchvision_models()["resnet50"].startswith("https://download.pytorch.org/")
+
+
+def test_registry_scope_api_and_dataset_subset_in_place():
+    from loomcv.dataset import BaseDataset
+    from loomcv.optim import OptimWrapper
+    from loomcv.registry import MODELS, DefaultScope, Registry
+    assert Registry.split_scope_key("mmdet.ResNet") == ("mmdet", "ResNet")
+    assert Registry.infer_scope() == __name__.split(".")[0]
+    with MODELS.switch_scope_and_registry("loomcv") as registry:
+        assert registry is MODELS and DefaultScope.current_scope() == "loomcv"
+
+    class Five(BaseDataset):
+        def load_data_list(self):
+            return [dict(x=i) for i in range(5)]
+
+    ds = Five()
+    ds.get_subset_([1, 3])
+    assert len(ds) == 2 and ds.get_data_info(1)["x"] == 3
+    wrapper = OptimWrapper(torch.optim.SGD(nn.Linear(1, 1).parameters(), lr=0.1))
+    assert wrapper.max_counts == -1
+    wrapper.initialize_count_status(nn.Linear(1, 1), 0, 12)
+    assert wrapper.max_counts == 12
+
+
+def test_loop_stage_follows_train_val_and_test():
+    from loomcv.hooks import RuntimeInfoHook
+    from loomcv.logging import MessageHub
+
+    class FakeRunner:
+        message_hub = MessageHub.get_instance("compat_loop_stage")
+
+    runner, hook = FakeRunner(), RuntimeInfoHook()
+    hub = runner.message_hub
+    hub.update_info("loop_stage", "train")  # what before_train sets
+    hook.before_val(runner)
+    assert hub.get_info("loop_stage") == "val"
+    hook.after_val(runner)
+    assert hub.get_info("loop_stage") == "train"  # validation inside training hands it back
+    hook.after_train(runner)
+    assert hub.get_info("loop_stage") is None
+    hook.before_test(runner)
+    assert hub.get_info("loop_stage") == "test"
+    hook.after_test(runner)
+    assert hub.get_info("loop_stage") is None

@@ -185,3 +185,19 @@ def test_numpy_metric_values_reach_the_history_buffers():
     assert buf.mean() == pytest.approx(0.5)
     with pytest.raises(TypeError, match="one-element"):
         buf.update(np.array([1.0, 2.0]))
+
+
+def test_runner_exposes_mmengine_shortcuts(trained, tmp_path):
+    runner = trained[0]
+    assert runner.val_evaluator is runner.val_loop.evaluator
+    assert runner.model_name == "MMToyNet" and runner.deterministic is False
+    assert runner.val_interval == 1 and not hasattr(runner.train_loop, "val_begin")  # the custom loop has none
+    runner.set_randomness(5)
+    first = torch.rand(1)
+    runner.set_randomness(5)
+    assert runner.seed == 5 and torch.equal(torch.rand(1), first)
+    os.remove(osp.join(runner.work_dir, [f for f in os.listdir(runner.work_dir) if f.endswith(".py")][0]))
+    runner.dump_config()
+    assert any(f.endswith(".py") for f in os.listdir(runner.work_dir))
+    data = dict(inputs=[torch.ones(4)] * 2, data_samples=None)
+    assert runner.model._run_forward(data, mode="tensor").shape == (2, 2)
