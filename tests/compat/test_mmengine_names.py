@@ -22,7 +22,7 @@ ADDED = {
                "get_external_models", "get_mmcls_models", "get_deprecated_model_names", "Priority", "get_priority",
                "autocast"],
     "hooks": ["NaiveVisualizationHook", "PrepareTTAHook"],
-    "optim": ["OPTIMIZERS", "OPTIM_WRAPPER_CONSTRUCTORS", "BaseOptimWrapper"],
+    "optim": ["OPTIMIZERS", "OPTIM_WRAPPER_CONSTRUCTORS", "BaseOptimWrapper", "ZeroRedundancyOptimizer"],
     "model": ["MMDistributedDataParallel", "StochasticWeightAverage", "BaseTTAModel", "stack_batch", "merge_dict",
               "detect_anomalous_params", "caffe2_xavier_init"],
     "evaluator": ["get_metric_value"],
@@ -380,3 +380,29 @@ def test_loop_stage_follows_train_val_and_test():
     assert hub.get_info("loop_stage") == "test"
     hook.after_test(runner)
     assert hub.get_info("loop_stage") is None
+
+
+def test_zero_redundancy_optimizer_builds_from_a_config(tmp_path):
+    """In a child process: a one-rank gloo group, then MMEngine's optimizer config."""
+    import subprocess
+    import sys
+    script = tmp_path / "zero.py"
+    script.write_text(
+        "import torch, torch.nn as nn, torch.distributed as td\n"
+        "from loomcv.optim import ZeroRedundancyOptimizer, build_optim_wrapper\n"
+        f"td.init_process_group('gloo', init_method='file://{tmp_path / 'store'}', rank=0, world_size=1)\n"
+        "model = nn.Linear(2, 1)\n"
+        "w = build_optim_wrapper(model, dict(optimizer=dict(type='ZeroRedundancyOptimizer',\n"
+        "                                                   optimizer_type='AdamW', lr=0.1)))\n"
+        "assert isinstance(w.optimizer, ZeroRedundancyOptimizer), type(w.optimizer)\n"
+        "before = model.weight.clone()\n"
+        "w.update_params(model(torch.ones(1, 2)).sum())\n"
+        "assert not torch.equal(before, model.weight)\n"
+        "assert sorted(w.optimizer.state_dict()) == ['param_groups', 'state']\n"
+        "td.destroy_process_group()\n"
+        "print('ok')\n")
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]
+    assert not isinstance(torch.optim.SGD(nn.Linear(1, 1).parameters(), lr=0.1), __import__(
+        "loomcv.optim", fromlist=["x"]).ZeroRedundancyOptimizer)
