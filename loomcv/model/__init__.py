@@ -14,6 +14,7 @@ from .bricks import (GELU, Clamp, ConvModule, DepthwiseSeparableConvModule, Drop
                      build_norm_layer, build_padding_layer, drop_path, infer_abbr, is_norm,
                      make_divisible)
 from .data_preprocessor import BaseDataPreprocessor, ImgDataPreprocessor, stack_batch
+from .separate_ddp import MMSeparateDistributedDataParallel
 from .test_time_aug import BaseTTAModel
 from .weight_init import (BaseInit, Caffe2XavierInit, ConstantInit, KaimingInit, NormalInit,
                           PretrainedInit, TruncNormalInit, UniformInit, XavierInit,
@@ -36,4 +37,5 @@ __all__ = [
     "LoomDistributedDataParallel", "is_model_wrapper", "convert_sync_batchnorm",
     "revert_sync_batchnorm", "unwrap_model", "MMDistributedDataParallel", "StochasticWeightAverage",
     "BaseTTAModel", "stack_batch", "merge_dict", "detect_anomalous_params", "caffe2_xavier_init",
+    "MMSeparateDistributedDataParallel",
 ]

@@ -24,7 +24,7 @@ ADDED = {
     "hooks": ["NaiveVisualizationHook", "PrepareTTAHook"],
     "optim": ["OPTIMIZERS", "OPTIM_WRAPPER_CONSTRUCTORS", "BaseOptimWrapper", "ZeroRedundancyOptimizer"],
     "model": ["MMDistributedDataParallel", "StochasticWeightAverage", "BaseTTAModel", "stack_batch", "merge_dict",
-              "detect_anomalous_params", "caffe2_xavier_init"],
+              "detect_anomalous_params", "caffe2_xavier_init", "MMSeparateDistributedDataParallel"],
     "evaluator": ["get_metric_value"],
     "dataset": ["Compose", "force_full_init", "worker_init_fn", "COLLATE_FUNCTIONS"],
     "logging": ["MMLogger"],
@@ -406,3 +406,37 @@ def test_zero_redundancy_optimizer_builds_from_a_config(tmp_path):
     assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]
     assert not isinstance(torch.optim.SGD(nn.Linear(1, 1).parameters(), lr=0.1), __import__(
         "loomcv.optim", fromlist=["x"]).ZeroRedundancyOptimizer)
+
+
+def test_separate_ddp_wraps_each_trainable_child(tmp_path):
+    """In a child process: a one-rank gloo group; the frozen child stays a plain module."""
+    import subprocess
+    import sys
+    script = tmp_path / "separate.py"
+    script.write_text(
+        "import torch, torch.nn as nn, torch.distributed as td\n"
+        "from torch.nn.parallel import DistributedDataParallel as DDP\n"
+        "from loomcv.model import MMSeparateDistributedDataParallel, is_model_wrapper, unwrap_model\n"
+        f"td.init_process_group('gloo', init_method='file://{tmp_path / 'store'}', rank=0, world_size=1)\n"
+        "class GAN(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.gen, self.dis, self.frozen = nn.Linear(2, 2), nn.Linear(2, 1), nn.Linear(1, 1)\n"
+        "        self.frozen.requires_grad_(False)\n"
+        "    def train_step(self, data, optim_wrapper):\n"
+        "        return dict(out=self.dis(self.gen(data)).sum())\n"
+        "gan = GAN()\n"
+        "wrapped = MMSeparateDistributedDataParallel(gan)\n"
+        "assert isinstance(gan.gen, DDP) and isinstance(gan.dis, DDP) and not isinstance(gan.frozen, DDP)\n"
+        "assert is_model_wrapper(wrapped) and unwrap_model(wrapped) is gan\n"
+        "out = wrapped.train_step(torch.ones(3, 2), None)['out']\n"
+        "out.backward()\n"
+        "assert gan.gen.module.weight.grad is not None\n"
+        "with wrapped.no_sync():\n"
+        "    pass\n"
+        "assert wrapped.train(False) is wrapped and not gan.training\n"
+        "td.destroy_process_group()\n"
+        "print('ok')\n")
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]
