@@ -30,7 +30,7 @@ ADDED = {
     "logging": ["MMLogger"],
     "dist": ["get_local_size", "get_data_device", "get_comm_device", "cast_data_device", "all_reduce_dict",
              "all_reduce_params", "gather", "gather_object", "collect_results_cpu", "collect_results_gpu",
-             "get_default_group", "infer_launcher"],
+             "get_default_group", "infer_launcher", "init_local_group", "get_local_group"],
     "fileio": ["FileClient", "HardDiskBackend", "copyfile", "copytree", "copyfile_from_local", "copyfile_to_local",
                "copytree_from_local", "copytree_to_local", "remove", "rmtree", "copy_if_symlink_fails",
                "BaseFileHandler", "JsonHandler", "YamlHandler", "PickleHandler", "register_handler"],
@@ -264,6 +264,9 @@ def test_single_process_dist_helpers():
     assert data["x"].item() == 2.0
     assert dist.gather_object(3) == [3] and dist.gather(torch.ones(1))[0].item() == 1
     assert dist.collect_results_cpu([1, 2, 3], 2) == [1, 2]
+    assert dist.get_local_group() is None
+    with pytest.raises(RuntimeError, match="init_dist"):
+        dist.init_local_group(0, 1)
     with pytest.raises(TypeError):
         dist.get_data_device("cpu")
 
@@ -435,6 +438,9 @@ def test_separate_ddp_wraps_each_trainable_child(tmp_path):
         "with wrapped.no_sync():\n"
         "    pass\n"
         "assert wrapped.train(False) is wrapped and not gan.training\n"
+        "from loomcv.dist import get_local_group, init_local_group\n"
+        "init_local_group(0, 1)\n"
+        "assert td.get_world_size(get_local_group()) == 1\n"
         "td.destroy_process_group()\n"
         "print('ok')\n")
     env = dict(os.environ, OMP_NUM_THREADS="1")
