@@ -149,6 +149,10 @@ class DDPStrategy(BaseStrategy):
         cfg = dict(cfg or dict(type="LoomDistributedDataParallel",
                                find_unused_parameters=bool(run_cfg.get("find_unused_parameters", False))))
         cfg.setdefault("type", "LoomDistributedDataParallel")
+        if cfg["type"] in ("MMFullyShardedDataParallel", "FullyShardedDataParallel"):
+            from loomcv.errors import ConfigError
+            raise ConfigError(f"model_wrapper_cfg type={cfg['type']!r}: FSDP is a strategy here, not a wrapper; "
+                              "write strategy=dict(type='FSDPStrategy', ...) (see docs/distributed.md)")
         cfg.setdefault("module", model)
         if runner.device.type == "cuda":
             cfg.setdefault("device_ids", [runner.device.index])
