@@ -446,3 +446,16 @@ def test_separate_ddp_wraps_each_trainable_child(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env)
     assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]
+
+
+def test_fsdp_as_a_model_wrapper_points_to_the_strategy(monkeypatch):
+    from loomcv.runner import DDPStrategy
+    from loomcv.runner.strategies import base
+
+    class FakeRunner:
+        device = torch.device("cpu")
+        cfg = dict(model_wrapper_cfg=dict(type="MMFullyShardedDataParallel"))
+
+    monkeypatch.setattr(base.dist, "is_distributed", lambda: True)
+    with pytest.raises(ConfigError, match="FSDPStrategy"):
+        DDPStrategy().wrap(FakeRunner(), nn.Linear(1, 1))
