@@ -248,6 +248,10 @@ def _load_safetensors(filename: str, device) -> dict:
     return dict(meta=meta, state_dict=state_dict)
 
 
+#: path prefix -> loader(filename, map_location), added by CheckpointLoader.register_scheme (MMEngine's API)
+SCHEME_LOADERS: Dict[str, Any] = {}
+
+
 def _load_checkpoint(filename: str, map_location="cpu", weights_only: bool = True) -> dict:
     """Read a checkpoint (local path, ``.safetensors``, http(s) URL or ``scheme://NAME``) into a dict.
 
@@ -258,6 +262,9 @@ def _load_checkpoint(filename: str, map_location="cpu", weights_only: bool = Tru
     HistoryBuffer or numpy values need it): use it only for files you trust.
     """
     filename = os.fspath(filename)
+    for prefix in sorted(SCHEME_LOADERS, key=len, reverse=True):  # the longest matching prefix wins
+        if filename.startswith(prefix):
+            return SCHEME_LOADERS[prefix](filename, map_location)
     if is_remote(filename):  # http(s) URLs and scheme://NAME: torch.hub's cache first, then a download
         path, table = fetch(filename)
         return take_table_prefix(_load_checkpoint(path, map_location, weights_only), table, filename)

@@ -144,6 +144,8 @@ def load_state_dict(module: nn.Module, state_dict: Dict[str, torch.Tensor], stri
     from loomcv.model.wrappers import unwrap_model
 
     module = unwrap_model(module)
+    while getattr(module, "loads_into_module", False):  # a TTA model: the checkpoint is its module's
+        module = unwrap_model(module.module)
     own = module.state_dict()
     report = LoadReport(source=source, target=type(module).__name__)
     fitting = OrderedDict()

@@ -61,6 +61,8 @@ def simulate(cfg: Mapping, dataset_size: Optional[int] = None, ngpus: int = 1) -
     first = next(iter(dict(wrapper.items()).values())) if hasattr(wrapper, "items") else wrapper
     schedulers = build_param_schedulers(cfg.get("param_scheduler"), wrapper, epoch_length=epoch_length,
                                         max_epochs=max_epochs, max_iters=max_iters)
+    for each in (wrapper.values() if hasattr(wrapper, "values") else [wrapper]):
+        each.optimizer.step()  # a training step (no gradients: nothing changes) before the schedulers step
     lrs, momenta = [], []
     epochs, per_epoch = (max_epochs, epoch_length) if by_epoch else (1, max_iters)
     for _ in range(epochs):

@@ -29,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--show", action="store_true", help="show each drawn prediction in a window")
     parser.add_argument("--interval", type=int, default=1, help="draw every N-th test sample (default 1)")
     parser.add_argument("--wait-time", type=float, default=2, help="seconds each --show window stays open")
+    parser.add_argument("--tta", action="store_true",
+                        help="test-time augmentation: wrap the model in the config's tta_model and test with "
+                             "its tta_pipeline (as the OpenMMLab test scripts do)")
 
 
 def build_config(args):
@@ -45,7 +48,28 @@ def build_config(args):
         "work_dirs", osp.splitext(osp.basename(cfg.filename or args.config))[0])
     if getattr(args, "show", False) or getattr(args, "show_dir", None) is not None:
         enable_visualization(cfg, args)
+    if getattr(args, "tta", False):
+        enable_tta(cfg)
     return cfg
+
+
+def enable_tta(cfg) -> None:
+    """``model`` becomes ``dict(**tta_model, module=model)`` and the test set's pipeline
+    ``tta_pipeline`` (the innermost dataset's when wrappers hold it)."""
+    from loomcv.errors import ConfigKeyError
+    missing = [key for key in ("tta_model", "tta_pipeline") if not cfg.get(key)]
+    if missing:
+        raise ConfigKeyError(
+            f"--tta needs {' and '.join(missing)} in the config: tta_model=dict(type=...) names a "
+            "BaseTTAModel subclass that merges the views (your toolbox's, e.g. a score-averaging one) and "
+            "tta_pipeline the test pipeline ending in dict(type='TestTimeAug', transforms=[[...], ...])")
+    if not cfg.get("test_dataloader"):
+        raise ConfigKeyError("--tta needs a test_dataloader in the config")
+    cfg.model = dict(cfg.tta_model, module=cfg.model)
+    dataset = cfg.test_dataloader["dataset"]
+    while "pipeline" not in dataset and isinstance(dataset.get("dataset"), dict):
+        dataset = dataset["dataset"]
+    dataset["pipeline"] = cfg.tta_pipeline
 
 
 def enable_visualization(cfg, args) -> None:

@@ -9,6 +9,7 @@ grow copy-on-write page by page as they read (the classic leak of a list of dict
 """
 
 import copy
+import functools
 import os.path as osp
 import pickle
 from typing import Any, Callable, List, Mapping, Optional, Sequence, Union
@@ -28,6 +29,20 @@ def _join(root: str, path: str) -> str:
     if not root or not path or osp.isabs(path) or "://" in path:
         return path
     return fileio.join_path(root, path)
+
+
+def force_full_init(method: Callable) -> Callable:
+    """Decorator for a dataset method: run ``full_init()`` first if it has not run yet (MMEngine's
+    helper for datasets built with ``lazy_init=True``)."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        if not hasattr(self, "full_init"):
+            raise AttributeError(f"{type(self).__name__} has no full_init(), which @force_full_init needs")
+        if not getattr(self, "_fully_initialized", False):
+            self.full_init()
+            self._fully_initialized = True
+        return method(self, *args, **kwargs)
+    return wrapper
 
 
 @DATASETS.register_module()
@@ -245,6 +260,11 @@ class BaseDataset:
             idx = int(np.random.randint(0, len(self)))
         raise RuntimeError(f"{type(self).__name__}: the pipeline dropped {self.max_refetch + 1} samples in a row; "
                            f"check the data or the pipeline (e.g. LoadImageFromFile(ignore_empty=True))")
+
+    def get_subset_(self, indices: Union[int, Sequence[int]]) -> None:
+        """Keep only ``indices`` in this dataset (in place; MMEngine's ``get_subset_``)."""
+        sub = self.get_subset(indices)
+        self.data_list, self.data_bytes, self.data_address = sub.data_list, sub.data_bytes, sub.data_address
 
     def get_subset(self, indices: Union[int, Sequence[int]]) -> "BaseDataset":
         """A copy holding only ``indices`` (an int N keeps the first N)."""

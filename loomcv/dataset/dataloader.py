@@ -29,6 +29,21 @@ def default_worker_init_fn(worker_id: int, num_workers: int, rank: int, seed: in
     torch.manual_seed(worker_seed)
 
 
+@FUNCTIONS.register_module()
+def worker_init_fn(worker_id: int, num_workers: int, rank: int, seed: int,
+                   disable_subprocess_warning: bool = False) -> None:
+    """MMEngine's name and signature for :func:`default_worker_init_fn`; ``disable_subprocess_warning``
+    silences Python warnings in every worker but the first."""
+    default_worker_init_fn(worker_id, num_workers, rank, seed)
+    if disable_subprocess_warning and worker_id != 0:
+        import warnings
+        warnings.simplefilter("ignore")
+
+
+#: MMEngine's older name for the registry that holds collate functions (FUNCTIONS)
+COLLATE_FUNCTIONS = FUNCTIONS
+
+
 def _function(cfg: Any, key: str) -> Optional[Callable]:
     """A callable from ``dict(type='name')``, a name, or a callable."""
     if cfg is None or callable(cfg):
@@ -66,7 +81,8 @@ def build_dataloader(dataloader: Any, seed: Optional[int] = None, diff_rank_seed
     ``collate_fn`` defaults to ``pseudo_collate``. With a ``seed``, workers are
     seeded by :func:`default_worker_init_fn` and the loader's generator is
     seeded too, so two runs with the same seed give the same batches.
-    ``diff_rank_seed`` gives each rank a different sampler seed. ``num_batch_per_epoch``
+    ``diff_rank_seed`` (``seed`` already differs per rank) gives the sampler a random seed shared
+    by all ranks instead of ``seed``. ``num_batch_per_epoch``
     keeps only the first ``N x batch_size x world_size`` samples (quick checks).
     """
     if isinstance(dataloader, DataLoader):
@@ -87,7 +103,9 @@ def build_dataloader(dataloader: Any, seed: Optional[int] = None, diff_rank_seed
             raise ConfigError(f"dataloader.num_batch_per_epoch must be a positive int, got {num_batch_per_epoch!r}")
         from .wrappers import SlicedDataset
         dataset = SlicedDataset(dataset, num_batch_per_epoch * _batch_size(cfg) * world_size)
-    sampler_seed = None if seed is None else seed + (rank if diff_rank_seed else 0)
+    # with diff_rank_seed the ranks' seeds differ, but a sampler's must not (each rank takes its share
+    # of one shuffled order): it gets None, i.e. one random seed shared by all ranks (MMEngine's rule)
+    sampler_seed = None if diff_rank_seed else seed
 
     sampler_cfg = cfg.pop("sampler", dict(type="DefaultSampler", shuffle=False))
     sampler = build_or_accept(sampler_cfg, DATA_SAMPLERS, name="sampler", owner="build_dataloader",

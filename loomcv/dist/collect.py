@@ -48,3 +48,14 @@ def collect_results(results: List[Any], size: int, device: str = "cpu") -> Optio
             if i < len(part):
                 ordered.append(part[i])
     return ordered[:size]
+
+
+def collect_results_cpu(result_part: List[Any], size: int, tmpdir: Optional[str] = None) -> Optional[List[Any]]:
+    """:func:`collect_results` over the CPU (gloo); ``tmpdir`` is accepted for MMEngine's
+    signature (results travel as pickles over the process group, not through files)."""
+    return collect_results(result_part, size, "cpu")
+
+
+def collect_results_gpu(result_part: List[Any], size: int) -> Optional[List[Any]]:
+    """:func:`collect_results` over the default backend (NCCL on GPUs)."""
+    return collect_results(result_part, size, "gpu")

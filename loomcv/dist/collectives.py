@@ -97,3 +97,41 @@ def sync_random_seed(group: Optional[object] = None) -> int:
     seed = torch.tensor(random.randint(0, 2**31 - 1) if get_rank(group) == 0 else 0, dtype=torch.int64)
     broadcast(seed, 0, group)
     return int(seed.item())
+
+
+def all_reduce_dict(data: dict, op: str = "sum", group: Optional[object] = None) -> None:
+    """``all_reduce`` every tensor of ``data`` in place (the same keys on every rank)."""
+    if not isinstance(data, dict):
+        raise TypeError(f"all_reduce_dict takes a dict of tensors, got {type(data).__name__}")
+    for key in sorted(data):  # one order on every rank
+        all_reduce(data[key], op, group)
+
+
+def all_reduce_params(params: Any, coalesce: bool = True, bucket_size_mb: int = -1, op: str = "sum",
+                      group: Optional[object] = None) -> None:
+    """``all_reduce`` the data of every parameter (or tensor) in ``params`` in place (e.g. to
+    average buffers by hand); ``coalesce`` and ``bucket_size_mb`` are accepted for MMEngine's
+    signature: each tensor is reduced on its own."""
+    for param in params:
+        all_reduce(param.data if hasattr(param, "data") else param, op, group)
+
+
+@watched
+def gather(data: torch.Tensor, dst: int = 0, group: Optional[object] = None) -> List[torch.Tensor]:
+    """Every rank's ``data``, in rank order, on rank ``dst``; an empty list on the others."""
+    if get_world_size(group) == 1:
+        return [data]
+    work = data.to(backend_device(group))
+    out = [torch.empty_like(work) for _ in range(get_world_size(group))] if get_rank(group) == dst else None
+    torch_dist.gather(work, out, dst, group)
+    return [t.to(data.device) for t in out] if out is not None else []
+
+
+@watched
+def gather_object(data: Any, dst: int = 0, group: Optional[object] = None) -> Optional[List[Any]]:
+    """Every rank's picklable ``data``, in rank order, on rank ``dst``; None on the others."""
+    if get_world_size(group) == 1:
+        return [data]
+    out = [None] * get_world_size(group) if get_rank(group) == dst else None
+    torch_dist.gather_object(data, out, dst, group)
+    return out

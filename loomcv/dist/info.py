@@ -49,3 +49,27 @@ def master_only(func: Callable) -> Callable:
 def get_backend(group: Optional[object] = None) -> Optional[str]:
     """The process group's backend name ('gloo', 'nccl', ...), or None when not distributed."""
     return str(torch_dist.get_backend(group)) if is_distributed() else None
+
+
+def get_local_size() -> int:
+    """How many processes of the job run on this machine (``LOCAL_WORLD_SIZE``; 1 when not distributed)."""
+    if not is_distributed():
+        return 1
+    return int(os.environ.get("LOCAL_WORLD_SIZE", get_world_size()))
+
+
+def get_default_group() -> Optional[object]:
+    """The default process group, or None when not distributed."""
+    return torch_dist.distributed_c10d._get_default_group() if is_distributed() else None
+
+
+def infer_launcher() -> str:
+    """The launcher that started this process, from its environment: 'pytorch' (torchrun),
+    'slurm', 'mpi' or 'none'."""
+    if "WORLD_SIZE" in os.environ:
+        return "pytorch"
+    if "SLURM_NTASKS" in os.environ:
+        return "slurm"
+    if "OMPI_COMM_WORLD_LOCAL_RANK" in os.environ:
+        return "mpi"
+    return "none"

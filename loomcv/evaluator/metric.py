@@ -35,14 +35,21 @@ class BaseMetric(metaclass=ABCMeta):
         collect_device: 'cpu' or 'gpu': how results travel between ranks.
         prefix: put before every metric name as ``prefix/name``; defaults to
             the class's ``default_prefix``.
+        collect_dir: MMEngine's folder for collecting results through files; accepted for its
+            signature (with ``collect_device='cpu'`` only, as there): results travel as
+            pickles over the process group here.
     """
 
     default_prefix: Optional[str] = None
 
-    def __init__(self, collect_device: str = "cpu", prefix: Optional[str] = None):
+    def __init__(self, collect_device: str = "cpu", prefix: Optional[str] = None,
+                 collect_dir: Optional[str] = None):
         if collect_device not in ("cpu", "gpu"):
             raise ValueError(f"{type(self).__name__}: collect_device must be 'cpu' or 'gpu', "
                              f"got {collect_device!r}")
+        if collect_dir is not None and collect_device != "cpu":
+            raise ValueError(f"{type(self).__name__}: collect_dir goes with collect_device='cpu', got "
+                             f"collect_device={collect_device!r}")
         self.collect_device = collect_device
         self.prefix = prefix or self.default_prefix
         self.results: List[Any] = []
@@ -96,3 +103,19 @@ class DumpResults(BaseMetric):
             pickle.dump(results, f)
         print_log(f"Results have been saved to {self.out_file_path}.", "current")
         return {}
+
+
+def get_metric_value(indicator: str, metrics: dict) -> Any:
+    """The value of ``indicator`` in ``metrics``: a full name (``'coco/bbox_mAP'``) must match exactly;
+    a short one (``'bbox_mAP'``) must match the last part of exactly one key (MMEngine's rule, used to
+    pick the metric that decides the best checkpoint)."""
+    if "/" in indicator:
+        if indicator in metrics:
+            return metrics[indicator]
+        raise ValueError(f"metric {indicator!r} is not among the metrics {list(metrics)}")
+    matched = [key for key in metrics if key.split("/")[-1] == indicator]
+    if not matched:
+        raise ValueError(f"no metric named {indicator!r} among {list(metrics)}")
+    if len(matched) > 1:
+        raise ValueError(f"metric {indicator!r} is ambiguous: {matched}; write the full name")
+    return metrics[matched[0]]

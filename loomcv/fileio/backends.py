@@ -138,8 +138,48 @@ class LocalBackend(BaseStorageBackend):
     def get_local_path(self, filepath: PathLike) -> Iterator[str]:
         yield str(filepath)
 
+    # ------------------------------------------------ MMEngine's copy / remove family
     def copyfile(self, src: PathLike, dst: PathLike) -> str:
+        """Copy a file to ``dst`` (a file path, or a folder to copy into); returns the new path."""
+        if osp.isdir(src):
+            raise IsADirectoryError(f"copyfile: {str(src)!r} is a folder; use copytree")
         return shutil.copy(src, dst)
+
+    def copytree(self, src: PathLike, dst: PathLike) -> str:
+        """Copy the folder ``src`` to ``dst`` (which must not exist); returns ``dst``."""
+        return shutil.copytree(src, dst)
+
+    # on the local disk "from local" and "to local" are plain copies
+    copyfile_from_local = copyfile_to_local = copyfile
+    copytree_from_local = copytree_to_local = copytree
+
+    def remove(self, filepath: PathLike) -> None:
+        """Delete a file (not a folder: see rmtree)."""
+        if not osp.exists(filepath):
+            raise FileNotFoundError(f"remove: no such file: {str(filepath)!r}")
+        if osp.isdir(filepath):
+            raise IsADirectoryError(f"remove: {str(filepath)!r} is a folder; use rmtree")
+        os.remove(filepath)
+
+    def rmtree(self, dir_path: PathLike) -> None:
+        """Delete a folder and everything in it."""
+        shutil.rmtree(dir_path)
+
+    def copy_if_symlink_fails(self, src: PathLike, dst: PathLike) -> bool:
+        """Link ``dst`` to ``src``; where links are not allowed, copy instead. True if linked."""
+        try:
+            os.symlink(src, dst)
+            return True
+        except (OSError, NotImplementedError):
+            if osp.isfile(src):
+                self.copyfile(src, dst)
+            else:
+                self.copytree(src, dst)
+            return False
+
+
+#: MMEngine's older name for the local backend (``HardDiskBackend``)
+HardDiskBackend = LocalBackend
 
 
 class HTTPBackend(BaseStorageBackend):
@@ -276,16 +316,25 @@ def _prefix(path: PathLike) -> Optional[str]:
 _CACHE: Dict[Tuple, BaseStorageBackend] = {}
 
 
-def get_file_backend(filepath: Optional[PathLike] = None,
-                     backend_args: Optional[Dict[str, Any]] = None) -> BaseStorageBackend:
-    """The backend for ``filepath``: ``backend_args['backend']`` if given, else by prefix.
+def get_file_backend(filepath: Optional[PathLike] = None, backend_args: Optional[Dict[str, Any]] = None,
+                     enable_singleton: bool = True, *, uri: Optional[PathLike] = None) -> BaseStorageBackend:
+    """The backend for ``filepath`` (MMEngine calls it ``uri``): ``backend_args['backend']`` if
+    given, else by prefix; with neither, a ValueError as in MMEngine.
 
-    Backends are cached per (name, arguments), so calling this per sample is cheap.
+    Backends are cached per (name, arguments), so calling this per sample is cheap
+    (``enable_singleton`` is accepted for MMEngine's signature; they are always shared).
     """
+    if uri is not None:
+        if filepath is not None:
+            raise TypeError("get_file_backend: pass the path once, as filepath or as uri")
+        filepath = uri
     args = dict(backend_args or {})
     name = args.pop("backend", None)
     if name is None:
-        prefix = _prefix(filepath) if filepath is not None else None
+        if filepath is None:
+            raise ValueError("get_file_backend: give a path (filepath/uri) or backend_args=dict(backend=...) "
+                             "naming one of " + ", ".join(sorted(BACKENDS)))
+        prefix = _prefix(filepath)
         if prefix is None:
             name = "local"
         elif prefix in PREFIXES:

@@ -54,6 +54,57 @@ def list_dir_or_file(dir_path: PathLike, list_dir: bool = True, list_file: bool 
         dir_path, list_dir, list_file, suffix, recursive)
 
 
+def copyfile(src: PathLike, dst: PathLike, backend_args: BackendArgs = None) -> str:
+    """Copy a file within one backend; returns the new path."""
+    return _backend_method(src, "copyfile", backend_args)(src, dst)
+
+
+def copytree(src: PathLike, dst: PathLike, backend_args: BackendArgs = None) -> str:
+    """Copy a folder within one backend; returns ``dst``."""
+    return _backend_method(src, "copytree", backend_args)(src, dst)
+
+
+def copyfile_from_local(src: PathLike, dst: PathLike, backend_args: BackendArgs = None) -> str:
+    """Copy a local file to ``dst`` on its backend."""
+    return _backend_method(dst, "copyfile_from_local", backend_args)(src, dst)
+
+
+def copytree_from_local(src: PathLike, dst: PathLike, backend_args: BackendArgs = None) -> str:
+    return _backend_method(dst, "copytree_from_local", backend_args)(src, dst)
+
+
+def copyfile_to_local(src: PathLike, dst: PathLike, backend_args: BackendArgs = None) -> str:
+    """Copy ``src`` from its backend to the local path ``dst``."""
+    return _backend_method(src, "copyfile_to_local", backend_args)(src, dst)
+
+
+def copytree_to_local(src: PathLike, dst: PathLike, backend_args: BackendArgs = None) -> str:
+    return _backend_method(src, "copytree_to_local", backend_args)(src, dst)
+
+
+def remove(filepath: PathLike, backend_args: BackendArgs = None) -> None:
+    """Delete a file."""
+    _backend_method(filepath, "remove", backend_args)(filepath)
+
+
+def rmtree(dir_path: PathLike, backend_args: BackendArgs = None) -> None:
+    """Delete a folder and its content."""
+    _backend_method(dir_path, "rmtree", backend_args)(dir_path)
+
+
+def copy_if_symlink_fails(src: PathLike, dst: PathLike, backend_args: BackendArgs = None) -> bool:
+    """Symlink ``dst`` to ``src``, or copy when the backend cannot link; True if linked."""
+    return _backend_method(src, "copy_if_symlink_fails", backend_args)(src, dst)
+
+
+def _backend_method(path: PathLike, name: str, backend_args: BackendArgs) -> Callable:
+    backend = get_file_backend(path, backend_args)
+    method = getattr(backend, name, None)
+    if method is None:
+        raise NotImplementedError(f"{type(backend).__name__} has no {name} (a read-only or remote store)")
+    return method
+
+
 def get_local_path(filepath: PathLike, backend_args: BackendArgs = None):
     """Context manager giving a local path with the content of ``filepath``."""
     return get_file_backend(filepath, backend_args).get_local_path(filepath)

@@ -9,7 +9,9 @@ from .empty_cache_hook import EmptyCacheHook
 from .hook import STAGES, Hook
 from .iter_timer_hook import IterTimerHook
 from .logger_hook import LoggerHook
+from .naive_visualization_hook import NaiveVisualizationHook
 from .param_scheduler_hook import ParamSchedulerHook
+from .prepare_tta_hook import PrepareTTAHook
 from .priority import Priority, get_priority
 from .profiler_hook import ProfilerHook
 from .runtime_info_hook import RuntimeInfoHook
@@ -18,7 +20,7 @@ from .sync_buffers_hook import SyncBuffersHook
 
 __all__ = ["Hook", "STAGES", "Priority", "get_priority", "RuntimeInfoHook", "IterTimerHook", "LoggerHook",
            "ParamSchedulerHook", "CheckpointHook", "DistSamplerSeedHook", "EMAHook", "EmptyCacheHook",
-           "SyncBuffersHook", "ProfilerHook", "EarlyStoppingHook"]
+           "SyncBuffersHook", "ProfilerHook", "EarlyStoppingHook", "NaiveVisualizationHook", "PrepareTTAHook"]
 
 # ValLossHook (MMCV 1.x's ('val', n) workflow phases) moved to loomcv.legacy.hooks
 __getattr__ = moved_names(__name__, {"ValLossHook": "loomcv.legacy.hooks"})

@@ -125,7 +125,7 @@ class Hook:
 
     def get_triggered_stages(self) -> list:
         """MMCV 1.x's name for :meth:`stages`."""
-        return list(self.stages())
+        return list(Hook.stages(self))
 
     @staticmethod
     def every_n_epochs(runner, n: int, start: int = 0) -> bool:

@@ -2,6 +2,8 @@
 
 from typing import Optional
 
+import numpy as np
+
 from loomcv.registry import HOOKS
 
 from .hook import Hook
@@ -27,6 +29,34 @@ class RuntimeInfoHook(Hook):
         hub = runner.message_hub
         hub.update_info_dict(dict(epoch=runner.epoch, iter=runner.iter, max_epochs=runner.max_epochs,
                                   max_iters=runner.max_iters))
+        hub.update_info("loop_stage", "train")
+
+    def after_train(self, runner) -> None:
+        runner.message_hub.pop_info("loop_stage")
+
+    # ``loop_stage`` says which loop runs now ('train', 'val', 'test'); validation inside
+    # training hands 'train' back when it ends
+    def before_val(self, runner) -> None:
+        self._outer_stage = runner.message_hub.get_info("loop_stage")
+        runner.message_hub.update_info("loop_stage", "val")
+
+    def after_val(self, runner) -> None:
+        self._end_stage(runner)
+
+    def before_test(self, runner) -> None:
+        self._outer_stage = runner.message_hub.get_info("loop_stage")
+        runner.message_hub.update_info("loop_stage", "test")
+
+    def after_test(self, runner) -> None:
+        self._end_stage(runner)
+
+    def _end_stage(self, runner) -> None:
+        outer = getattr(self, "_outer_stage", None)
+        if outer == "train":
+            runner.message_hub.update_info("loop_stage", outer)
+        else:
+            runner.message_hub.pop_info("loop_stage")
+        self._outer_stage = None
 
     def before_train_epoch(self, runner) -> None:
         runner.message_hub.update_info("epoch", runner.epoch)
@@ -55,9 +85,20 @@ class RuntimeInfoHook(Hook):
         hub = runner.message_hub
         hub.update_info(f"{mode}_metrics", dict(metrics or {}), resumed=False)
         for key, value in (metrics or {}).items():
-            numel = getattr(value, "numel", None)
-            if isinstance(value, (int, float)) and not isinstance(value, bool) or (callable(numel) and numel() == 1):
+            if is_scalar(value):
                 hub.update_scalar(f"{mode}/{key}", value)
+
+
+def is_scalar(value) -> bool:
+    """A number worth a history buffer: int/float, a numpy scalar, or a one-element tensor or array."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float, np.number)):
+        return not isinstance(value, np.bool_)
+    if isinstance(value, np.ndarray):
+        return value.size == 1 and value.dtype.kind in "iuf"
+    numel = getattr(value, "numel", None)
+    return callable(numel) and numel() == 1
 
 
 def _dataset_meta(runner) -> Optional[dict]:

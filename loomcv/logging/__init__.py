@@ -5,4 +5,7 @@ from .logger import LoomLogger, get_logger, print_log
 from .manager import ManagerMixin
 from .message_hub import MessageHub
 
-__all__ = ["HistoryBuffer", "LoomLogger", "get_logger", "print_log", "ManagerMixin", "MessageHub"]
+#: MMEngine's name for the run's logger class
+MMLogger = LoomLogger
+
+__all__ = ["HistoryBuffer", "LoomLogger", "MMLogger", "get_logger", "print_log", "ManagerMixin", "MessageHub"]

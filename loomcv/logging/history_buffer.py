@@ -8,7 +8,7 @@ a statistic is read, all of one device in a single transfer.
 import sys
 from collections import deque
 from itertools import islice
-from typing import Any, Deque, Iterable, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, Iterable, Optional, Tuple
 
 import numpy as np
 
@@ -59,9 +59,11 @@ class HistoryBuffer:
             self._pending = True
         elif isinstance(value, (int, float, np.number)) and kind is not bool:
             value = float(value)
+        elif isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "iuf":
+            value = float(value.reshape(-1)[0])  # a metric computed with numpy, e.g. np.array([0.5])
         else:
-            raise TypeError(f"HistoryBuffer.update takes a number or a one-element tensor, "
-                            f"got {kind.__name__}: {value!r}")
+            raise TypeError(f"HistoryBuffer.update takes a number, a one-element tensor or a one-element "
+                            f"numpy array, got {kind.__name__}: {value!r}")
         if type(count) is not int and _is_tensor(count):
             count = count.item()
         self._values.append(value)
@@ -128,11 +130,32 @@ class HistoryBuffer:
         return float(self._window(window)[0].min())
 
     STATISTICS = ("mean", "current", "max", "min")
+    #: statistics added with :meth:`register_statistics`, by name
+    _statistics_methods: Dict[str, Callable] = {}
 
-    def statistics(self, method: str, *args, **kwargs) -> float:
-        """Call a statistic by name: 'mean', 'current', 'max' or 'min' (used by log configs)."""
+    @classmethod
+    def register_statistics(cls, method: Callable) -> Callable:
+        """Decorator: make ``method(buffer, *args)`` a statistic named after the function, usable
+        as ``buffer.statistics(name)`` and as a LogProcessor ``custom_cfg`` ``method_name``."""
+        name = getattr(method, "__name__", None)
+        if not callable(method) or not name:
+            raise TypeError(f"HistoryBuffer.register_statistics takes a named function, got {method!r}")
+        if name in cls.STATISTICS or name in cls._statistics_methods:
+            raise KeyError(f"HistoryBuffer: a statistic named {name!r} is already registered")
+        cls._statistics_methods[name] = method
+        return method
+
+    @classmethod
+    def statistic_names(cls) -> Tuple[str, ...]:
+        return cls.STATISTICS + tuple(cls._statistics_methods)
+
+    def statistics(self, method: str, *args, **kwargs) -> Any:
+        """Call a statistic by name: 'mean', 'current', 'max', 'min' or a registered one."""
+        if method in self._statistics_methods:
+            return self._statistics_methods[method](self, *args, **kwargs)
         if method not in self.STATISTICS:
-            raise ValueError(f"HistoryBuffer has no statistic {method!r}; valid: {', '.join(self.STATISTICS)}")
+            raise ValueError(f"HistoryBuffer has no statistic {method!r}; valid: {', '.join(self.statistic_names())}"
+                             f" (add one with @HistoryBuffer.register_statistics)")
         return getattr(self, method)(*args, **kwargs)
 
     @property

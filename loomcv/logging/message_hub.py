@@ -109,17 +109,41 @@ class MessageHub(ManagerMixin):
                     resumed_keys={k: v for k, v in self._resumed_keys.items() if v})
 
     def load_state_dict(self, state: Union[dict, "MessageHub"]) -> None:
-        """Restore from ``state_dict()`` output (or from another hub); existing keys are replaced."""
+        """Restore from ``state_dict()`` output (or from another hub); existing keys are replaced.
+
+        A checkpoint written by another program may hold entries this hub cannot use (a scalar
+        that is not a history buffer, a missing section): each is skipped with a warning, as
+        MMEngine does, so resuming never fails on the message hub alone.
+        """
         if isinstance(state, MessageHub):
             state = state.state_dict()
-        if not isinstance(state, Mapping) or not {"log_scalars", "runtime_info"} <= set(state):
-            raise ValueError("MessageHub.load_state_dict expects a dict with 'log_scalars' and "
-                             f"'runtime_info' keys, got {type(state).__name__}"
-                             + (f" with keys {sorted(state)}" if isinstance(state, Mapping) else ""))
-        for key, buf in state["log_scalars"].items():
-            self._log_scalars[key] = (copy.deepcopy(buf) if isinstance(buf, HistoryBuffer)
-                                      else HistoryBuffer.from_state_dict(buf))
+        if not isinstance(state, Mapping):
+            raise TypeError(f"MessageHub.load_state_dict takes a dict from state_dict() or a MessageHub, "
+                            f"got {type(state).__name__}")
+        sections = {}
+        for name in ("log_scalars", "runtime_info"):
+            section = state.get(name, {})
+            if not isinstance(section, Mapping):
+                _skip(f"its {name!r} is a {type(section).__name__}, not a dict")
+                section = {}
+            elif name not in state:
+                _skip(f"it has no {name!r}")
+            sections[name] = section
+        for key, buf in sections["log_scalars"].items():
+            try:
+                self._log_scalars[key] = (copy.deepcopy(buf) if isinstance(buf, HistoryBuffer)
+                                          else HistoryBuffer.from_state_dict(buf))
+            except (KeyError, TypeError, ValueError, AttributeError) as err:
+                _skip(f"scalar {key!r} is not a history buffer ({type(err).__name__}: {err})")
+                continue
             self._resumed_keys[key] = True
-        for key, value in state["runtime_info"].items():
-            self._runtime_info[key] = copy.deepcopy(value)
+        for key, value in sections["runtime_info"].items():
+            try:
+                self._runtime_info[key] = copy.deepcopy(value)
+            except Exception:  # noqa: BLE001 - an uncopyable value is kept as it is
+                self._runtime_info[key] = value
             self._resumed_keys[key] = True
+
+
+def _skip(what: str) -> None:
+    print_log(f"MessageHub.load_state_dict: {what}; skipped", "current", logging.WARNING)

@@ -94,3 +94,12 @@ class MomentumAnnealingEMA(ExponentialMovingAverage):
 
     def avg_func(self, averaged, source, steps):
         torch._foreach_lerp_(averaged, source, max(self.momentum, self.gamma / (self.gamma + steps)))
+
+
+@MODELS.register_module()
+class StochasticWeightAverage(BaseAveragedModel):
+    """Stochastic Weight Averaging: the plain mean of the weights seen at every ``interval``-th
+    update (``avg += (param - avg) / (n + 1)`` for the n-th average taken)."""
+
+    def avg_func(self, averaged, source, steps):
+        torch._foreach_lerp_(averaged, source, 1.0 / float(steps // self.interval + 1))

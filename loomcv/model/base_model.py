@@ -50,6 +50,11 @@ class BaseModel(BaseModule):
         """Predictions (data samples) for a test batch."""
         return run_forward(self, self.data_preprocessor(data, False), "predict")
 
+    def _run_forward(self, data: Union[dict, tuple, list], mode: str) -> Any:
+        """``self(**data, mode=mode)`` (or ``self(*data, mode=mode)``): MMEngine's helper that custom
+        ``train_step``/``val_step`` overrides call."""
+        return run_forward(self, data, mode)
+
     def parse_losses(self, losses: Mapping[str, Any]) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
         """Sum every entry whose key contains 'loss'; return (loss, log_vars).
 
@@ -79,3 +84,13 @@ class BaseModel(BaseModule):
 
 
 __all__ = ["BaseModel", "BaseDataPreprocessor", "run_forward"]
+
+
+def merge_dict(*args: dict) -> dict:
+    """One dict with the items of all of ``args`` (later ones win), e.g. the loss dicts of several heads."""
+    merged: dict = {}
+    for item in args:
+        if not isinstance(item, dict):
+            raise TypeError(f"merge_dict takes dicts, got {type(item).__name__}")
+        merged.update(item)
+    return merged

@@ -14,6 +14,7 @@ from typing import Iterable, List, Mapping, Optional, Union
 import torch.nn as nn
 
 from loomcv.logging import print_log
+from loomcv.registry import MODELS
 
 from .weight_init import initialize, update_init_info
 
@@ -76,9 +77,18 @@ class BaseModule(nn.Module):
                 del module._params_init_info
 
     def _log_init_record(self) -> None:
+        """How each parameter was initialized: into the run's log file whatever the log level (as
+        MMEngine does); without a log file, to the console at DEBUG."""
         lines = [f"{name}: {info}" for name, info in self.init_record]
-        print_log(f"parameter initialization of {type(self).__name__}:\n  " + "\n  ".join(lines),
-                  logger="current", level=logging.DEBUG)
+        text = f"parameter initialization of {type(self).__name__}:\n  " + "\n  ".join(lines)
+        from loomcv.logging import LoomLogger
+        logger = LoomLogger.get_current_instance()
+        record = logger.makeRecord(logger.name, logging.INFO, __file__, 0, text, None, None)
+        files = [h for h in logger.handlers if isinstance(h, logging.FileHandler)]
+        for handler in files:
+            handler.emit(record)
+        if not files:
+            print_log(text, logger="current", level=logging.DEBUG)
 
     def __repr__(self) -> str:
         text = super().__repr__()
@@ -87,6 +97,7 @@ class BaseModule(nn.Module):
         return text
 
 
+@MODELS.register_module()
 class Sequential(BaseModule, nn.Sequential):
     """``nn.Sequential`` with ``init_cfg``."""
 

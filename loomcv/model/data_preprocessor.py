@@ -155,3 +155,27 @@ class ImgDataPreprocessor(BaseDataPreprocessor):
         for sample, pad_shape in zip(samples, pad_shapes):
             if hasattr(sample, "set_metainfo"):
                 sample.set_metainfo(dict(batch_input_shape=batch_hw, pad_shape=pad_shape))
+
+
+def stack_batch(tensor_list: List[torch.Tensor], pad_size_divisor: int = 1,
+                pad_value: Union[int, float] = 0) -> torch.Tensor:
+    """Stack tensors of one rank and different sizes into one batch: every dimension but the
+    first (channels) is padded at its end with ``pad_value`` to the largest size, rounded up to
+    a multiple of ``pad_size_divisor`` (MMEngine's ``stack_batch``)."""
+    if not isinstance(tensor_list, list) or not tensor_list:
+        raise TypeError(f"stack_batch takes a non-empty list of tensors, got {type(tensor_list).__name__}")
+    ranks = {t.dim() for t in tensor_list}
+    if len(ranks) != 1:
+        raise ValueError(f"stack_batch: the tensors must have one number of dimensions, got {sorted(ranks)}")
+    if not isinstance(pad_size_divisor, int) or pad_size_divisor < 1:
+        raise ValueError(f"stack_batch: pad_size_divisor must be an int >= 1, got {pad_size_divisor!r}")
+    dims = tensor_list[0].dim()
+    target = [max(t.shape[d] for t in tensor_list) for d in range(dims)]
+    target[1:] = [math.ceil(s / pad_size_divisor) * pad_size_divisor for s in target[1:]]
+    padded = []
+    for t in tensor_list:
+        pad = []
+        for d in range(dims - 1, 0, -1):  # F.pad wants the last dimension first
+            pad += [0, target[d] - t.shape[d]]
+        padded.append(F.pad(t, pad, value=pad_value) if any(pad) else t)
+    return torch.stack(padded)

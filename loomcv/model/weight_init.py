@@ -67,6 +67,11 @@ def xavier_init(module: nn.Module, gain: float = 1, bias: float = 0,
         nn.init.constant_(module.bias, bias)
 
 
+def caffe2_xavier_init(module: nn.Module, bias: float = 0) -> None:
+    """Caffe2's "Xavier" fill: Kaiming uniform with a=1 on fan_in (what Caffe2XavierInit does)."""
+    kaiming_init(module, a=1, mode="fan_in", nonlinearity="leaky_relu", bias=bias, distribution="uniform")
+
+
 def kaiming_init(module: nn.Module, a: float = 0, mode: str = "fan_out",
                  nonlinearity: str = "relu", bias: float = 0, distribution: str = "normal") -> None:
     check_choice("kaiming_init", "distribution", distribution, DISTRIBUTIONS)

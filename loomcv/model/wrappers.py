@@ -98,6 +98,25 @@ def _report_unused(model: nn.Module, loss: torch.Tensor) -> None:
                            "=True or remove them): " + ", ".join(unused))
 
 
+def detect_anomalous_params(loss: torch.Tensor, model: nn.Module) -> List[str]:
+    """Log (at ERROR) and return the trainable parameters ``loss`` does not depend on: the ones
+    that make DDP without ``find_unused_parameters`` fail (MMEngine's helper, for debugging)."""
+    reached, stack = set(), [loss.grad_fn]
+    while stack:
+        fn = stack.pop()
+        if fn is None or fn in reached:
+            continue
+        reached.add(fn)
+        if hasattr(fn, "variable"):
+            reached.add(fn.variable)
+        stack.extend(f for f, _ in fn.next_functions)
+    unused = [n for n, p in model.named_parameters() if p.requires_grad and p not in reached]
+    for name in unused:
+        print_log(f"{name} with shape {tuple(dict(model.named_parameters())[name].shape)} is not in the "
+                  f"computational graph", "current", logging.ERROR)
+    return unused
+
+
 class UnusedParametersError(RuntimeError):
     """Trainable parameters got no gradient in the first DDP step (raised on every rank)."""
 
@@ -180,3 +199,7 @@ def revert_sync_batchnorm(module: nn.Module) -> nn.Module:
     for name, child in module.named_children():
         out.add_module(name, revert_sync_batchnorm(child))
     return out
+
+
+#: MMEngine's name for the DDP wrapper (registered under both names)
+MMDistributedDataParallel = LoomDistributedDataParallel

@@ -179,6 +179,11 @@ class OptimWrapper:
     def inner_count(self, value: int) -> None:
         self._inner_count = value
 
+    @property
+    def max_counts(self) -> int:
+        """The training length ``initialize_count_status`` was given (-1 before)."""
+        return self._max_counts
+
     # -------------------------------------------------------------- accessors
     @property
     def param_groups(self) -> List[dict]:
@@ -328,8 +333,15 @@ class OptimWrapperDict:
     def step(self, *args, **kwargs):
         self._whole("step")
 
-    def zero_grad(self, *args, **kwargs):
-        self._whole("zero_grad")
+    def zero_grad(self, **kwargs) -> None:
+        """Zero the gradients of every wrapper (safe for all of them at once, unlike ``step``)."""
+        for wrapper in self.optim_wrappers.values():
+            wrapper.zero_grad(**kwargs)
+
+    @property
+    def param_groups(self) -> Dict[str, List[dict]]:
+        """Each wrapper's ``param_groups``, by wrapper name (MMEngine's layout)."""
+        return {name: wrapper.param_groups for name, wrapper in self.optim_wrappers.items()}
 
     @contextmanager
     def optim_context(self, model: nn.Module):

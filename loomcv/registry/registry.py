@@ -6,6 +6,7 @@ up in itself and then in its parents, and reaches a sibling project through the
 root with a scoped name such as ``'mmpretrain.ResNet'``.
 """
 
+import contextlib
 import importlib
 import inspect
 import io
@@ -237,6 +238,27 @@ class Registry:
             raise RegistryError(
                 f"registry {self._name!r} already has a child with scope {child.scope!r}")
         self._children[child.scope] = child
+
+    # ------------------------------------------------------ MMEngine's scope API
+    split_scope_key = staticmethod(split_scope_key)
+
+    @staticmethod
+    def infer_scope() -> str:
+        """The top-level package of the code calling this (a registry's default scope)."""
+        return sys._getframe(1).f_globals.get("__name__", "__main__").split(".")[0]
+
+    def import_from_location(self) -> None:
+        """MMEngine's name for :meth:`import_from_locations`."""
+        self.import_from_locations()
+
+    @contextlib.contextmanager
+    def switch_scope_and_registry(self, scope: Optional[str]) -> Iterator["Registry"]:
+        """Within the block the default scope is ``scope`` (when given) and the registry yielded is
+        that scope's registry in this tree (this one when the scope has none)."""
+        with DefaultScope.overwrite_default_scope(scope):
+            current = DefaultScope.current_scope()
+            found = self.find_scope(current) if current is not None else None
+            yield found if found is not None else self
 
     # ---------------------------------------------------------------- build
     def build(self, cfg: Any, *args, **kwargs) -> Any:

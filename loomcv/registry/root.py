@@ -4,6 +4,7 @@
 components, so nothing heavy (torch included) loads until a name is looked up.
 """
 
+from .build_functions import build_model_from_cfg, build_runner_from_cfg, build_scheduler_from_cfg
 from .registry import Registry
 
 _RUNNER = ["loomcv.runner"]
@@ -11,7 +12,7 @@ _MODEL = ["loomcv.model"]
 _OPTIM = ["loomcv.optim"]
 _DATA = ["loomcv.dataset"]
 
-RUNNERS = Registry("runner", scope="loomcv", locations=_RUNNER)
+RUNNERS = Registry("runner", build_func=build_runner_from_cfg, scope="loomcv", locations=_RUNNER)
 RUNNER_CONSTRUCTORS = Registry("runner constructor", scope="loomcv", locations=_RUNNER)
 LOOPS = Registry("loop", scope="loomcv", locations=_RUNNER)
 HOOKS = Registry("hook", scope="loomcv", locations=["loomcv.hooks", "loomcv.legacy.hooks"])
@@ -21,14 +22,15 @@ DATASETS = Registry("dataset", scope="loomcv", locations=_DATA)
 DATA_SAMPLERS = Registry("data sampler", scope="loomcv", locations=_DATA)
 TRANSFORMS = Registry("transform", scope="loomcv", locations=["loomcv.transforms", "loomcv.legacy.transforms"])
 
-MODELS = Registry("model", scope="loomcv", locations=_MODEL)
+MODELS = Registry("model", build_func=build_model_from_cfg, scope="loomcv", locations=_MODEL)
 MODEL_WRAPPERS = Registry("model wrapper", scope="loomcv", locations=_MODEL)
 WEIGHT_INITIALIZERS = Registry("weight initializer", scope="loomcv", locations=_MODEL)
 
 OPTIMIZERS = Registry("optimizer", scope="loomcv", locations=_OPTIM)
 OPTIM_WRAPPERS = Registry("optim wrapper", scope="loomcv", locations=_OPTIM)
 OPTIM_WRAPPER_CONSTRUCTORS = Registry("optim wrapper constructor", scope="loomcv", locations=_OPTIM)
-PARAM_SCHEDULERS = Registry("parameter scheduler", scope="loomcv", locations=_OPTIM + ["loomcv.legacy.schedulers"])
+PARAM_SCHEDULERS = Registry("parameter scheduler", build_func=build_scheduler_from_cfg, scope="loomcv",
+                            locations=_OPTIM + ["loomcv.legacy.schedulers"])
 
 METRICS = Registry("metric", scope="loomcv", locations=["loomcv.evaluator"])
 EVALUATOR = Registry("evaluator", scope="loomcv", locations=["loomcv.evaluator"])

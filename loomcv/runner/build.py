@@ -163,3 +163,94 @@ def build_loop(runner, loop, kind: str, dataloader, evaluator=None):
         built = _loop_class(kind, cfg)(runner=runner, dataloader=dataloader, evaluator=evaluator, **cfg)
     check_datasets(runner, built)
     return built
+
+
+class BuildSteps:
+    """Mixed into the Runner: MMEngine's ``build_*`` steps, one method each, so a Runner subclass
+    can replace one step (``build_model``, ``wrap_model``, ``build_train_loop``...) as it would
+    in MMEngine. Each takes a built object or its config."""
+
+    def build_logger(self, log_level="INFO", log_file=None, **kwargs):
+        """The run's logger (``<log_dir>/<timestamp>.log`` unless ``log_file``), named after the run."""
+        import os.path as osp
+
+        from loomcv.logging import LoomLogger
+        if log_file is None:
+            log_file = osp.join(self._log_dir, f"{self._timestamp}.log")
+        kwargs.setdefault("name", self._experiment_name)
+        return LoomLogger.get_instance(log_file=log_file, log_level=log_level, **kwargs)
+
+    def build_message_hub(self, message_hub=None):
+        """The run's MessageHub (``dict(name=...)`` or a built one; named after the run by default)."""
+        from loomcv.logging import MessageHub
+        if message_hub is not None and not isinstance(message_hub, Mapping):
+            return message_hub
+        cfg = dict(message_hub or {})
+        cfg.setdefault("name", self._experiment_name)
+        return MessageHub.get_instance(**cfg)
+
+    def build_visualizer(self, visualizer=None):
+        return build_visualizer(visualizer, self._experiment_name, self._log_dir, self.rank)
+
+    def build_log_processor(self, log_processor):
+        return build_log_processor(log_processor)
+
+    def build_model(self, model) -> nn.Module:
+        """The model from ``dict(type=...)`` (MODELS), or the module itself."""
+        return build_model(model, None)
+
+    def wrap_model(self, model_wrapper_cfg, model: nn.Module) -> nn.Module:
+        """Place and wrap the model for this run (the strategy's job: DDP when distributed, a plain
+        module with SyncBatchNorm reverted to BatchNorm otherwise); ``model_wrapper_cfg`` is
+        MMEngine's wrapper config, e.g. ``dict(type='MMDistributedDataParallel', ...)``."""
+        if model_wrapper_cfg and hasattr(self.strategy, "model_wrapper") and not self.strategy.model_wrapper:
+            self.strategy.model_wrapper = dict(model_wrapper_cfg)
+        return self.strategy.prepare_model(self, model)
+
+    def build_train_loop(self, loop):
+        return build_loop(self, loop, "train", self._train_dataloader)
+
+    def build_val_loop(self, loop):
+        return build_loop(self, loop, "val", self._val_dataloader, self._val_evaluator)
+
+    def build_test_loop(self, loop):
+        return build_loop(self, loop, "test", self._test_dataloader, self._test_evaluator)
+
+    def _build_loop(self, loop, kind: str):
+        if isinstance(loop, BaseLoop) or loop is None:
+            return loop
+        return getattr(self, f"build_{kind}_loop")(loop)
+
+    @staticmethod
+    def build_dataloader(dataloader, seed=None, diff_rank_seed: bool = False):
+        """A DataLoader from its config (``dataset``, ``sampler``, ``batch_size``, ...), or itself."""
+        if is_dataloader_like(dataloader):
+            return dataloader
+        from loomcv.dataset import build_dataloader
+        return build_dataloader(dataloader, seed=seed, diff_rank_seed=diff_rank_seed)
+
+    def build_evaluator(self, evaluator):
+        """An Evaluator from ``val_evaluator``/``test_evaluator`` (one entry of a list of them)."""
+        from loomcv.evaluator import build_evaluator
+        return build_evaluator(evaluator)
+
+    def build_optim_wrapper(self, optim_wrapper):
+        import torch
+
+        from loomcv.optim import OptimWrapper, OptimWrapperDict, build_optim_wrapper
+        if isinstance(optim_wrapper, (OptimWrapper, OptimWrapperDict)):
+            return optim_wrapper
+        if isinstance(optim_wrapper, torch.optim.Optimizer):
+            return OptimWrapper(optim_wrapper)
+        if not isinstance(optim_wrapper, Mapping):
+            raise TypeError(f"Runner: optim_wrapper must be an OptimWrapper or a config dict, "
+                            f"got {type(optim_wrapper).__name__}")
+        return build_optim_wrapper(self.model, optim_wrapper)  # after wrapping: FSDP's sharded parameters
+
+    def build_param_scheduler(self, scheduler):
+        """Schedulers from configs (a dict of lists for an OptimWrapperDict); a missing ``end`` is the
+        training length, ``convert_to_iter_based`` uses the train dataloader's length."""
+        from loomcv.optim import build_param_schedulers
+        loop = self.train_loop
+        return build_param_schedulers(scheduler, self.optim_wrapper, epoch_length=len(loop.dataloader),
+                                      max_epochs=loop.max_epochs, max_iters=loop.max_iters)

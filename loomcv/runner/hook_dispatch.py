@@ -8,7 +8,6 @@ one dictionary look-up.
 from collections.abc import Mapping
 from typing import Dict, List, Optional, Union
 
-from loomcv.errors import did_you_mean
 from loomcv.hooks import Hook
 from loomcv.hooks.hook import STAGES
 from loomcv.hooks.priority import get_priority, priority_name
@@ -57,25 +56,39 @@ class HookDispatch:
                 break
         self._hooks.insert(position, hook)
         for stage in STAGES:
-            self._stage_hooks[stage] = [h for h in self._hooks if stage in h.stages()]
+            # Hook.stages(h), not h.stages(): a hook written for MMEngine may use `stages` as its own attribute
+            self._stage_hooks[stage] = [h for h in self._hooks if stage in Hook.stages(h)]
             self._stage_calls[stage] = [getattr(h, stage) for h in self._stage_hooks[stage]]
 
     def register_hooks(self, default_hooks: Optional[dict] = None, custom_hooks: Optional[list] = None) -> None:
-        hooks = dict(DEFAULT_HOOKS)
-        for key, value in (default_hooks or {}).items():
-            hooks[key] = value
-        for value in hooks.values():
+        self.register_default_hooks(default_hooks)
+        if custom_hooks is not None:
+            self.register_custom_hooks(custom_hooks)
+
+    def register_default_hooks(self, hooks: Optional[dict] = None) -> None:
+        """The default hooks (DEFAULT_HOOKS), each replaced by ``hooks[name]`` or left out when that is None."""
+        merged = dict(DEFAULT_HOOKS)
+        for key, value in (hooks or {}).items():
+            merged[key] = value
+        for value in merged.values():
             if value is not None:
                 self.register_hook(value)
-        for value in custom_hooks or []:
+
+    def register_custom_hooks(self, hooks: List[Union[Hook, dict]]) -> None:
+        for value in hooks:
             self.register_hook(value)
 
     def call_hook(self, fn_name: str, **kwargs) -> None:
-        """Call ``fn_name`` on every hook that implements it, in priority order."""
-        try:
-            calls = self._stage_calls[fn_name]
-        except KeyError:
-            raise ValueError(f"call_hook: unknown stage {fn_name!r}.{did_you_mean(fn_name, STAGES)}") from None
+        """Call ``fn_name`` on every hook that implements it, in priority order.
+
+        A name outside STAGES (a custom loop's ``'before_warmup_iter'``) is called on every hook
+        that has such a method, as MMEngine does; a misspelt built-in stage no hook defines warns.
+        """
+        calls = self._stage_calls.get(fn_name)
+        if calls is None:
+            calls = [getattr(h, fn_name) for h in self._hooks if callable(getattr(h, fn_name, None))]
+            if not calls:
+                _warn_near_miss(fn_name)
         for call in calls:
             call(self, **kwargs)
 
@@ -89,3 +102,18 @@ class HookDispatch:
                 lines += [f"({priority_name(h.priority):<12}) {type(h).__name__}" for h in hooks]
                 lines.append("-" * 40)
         return "\n".join(lines)
+
+
+_WARNED: set = set()
+
+
+def _warn_near_miss(fn_name: str) -> None:
+    """A name one or two letters away from a built-in stage is a typo; a custom loop's own stage
+    ('before_warmup_iter') is not, and stays silent when no hook defines it."""
+    import difflib
+    hits = difflib.get_close_matches(fn_name, STAGES, n=1, cutoff=0.9)
+    if hits and fn_name not in _WARNED:
+        _WARNED.add(fn_name)
+        import warnings
+        warnings.warn(f"call_hook({fn_name!r}): no hook defines this stage. Did you mean {hits[0]!r}?",
+                      UserWarning, stacklevel=3)

@@ -16,6 +16,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 import torch
 
 from loomcv.errors import ConfigError, did_you_mean
+from loomcv.logging import HistoryBuffer
 from loomcv.registry import LOG_PROCESSORS
 
 _METHODS = ("mean", "min", "max", "current")
@@ -56,9 +57,10 @@ class LogProcessor:
             if "data_src" not in item:
                 raise ConfigError(f"{where} needs 'data_src' (the scalar name, e.g. 'loss'); got {item}")
             method = item.get("method_name", "mean")
-            if method not in _METHODS:
-                raise ConfigError(f"{where}: method_name {method!r} is not one of {_METHODS}."
-                                  f"{did_you_mean(str(method), _METHODS)}")
+            methods = HistoryBuffer.statistic_names()
+            if method not in methods:
+                raise ConfigError(f"{where}: method_name {method!r} is not one of {methods} (add one with "
+                                  f"@HistoryBuffer.register_statistics).{did_you_mean(str(method), methods)}")
             window = item.get("window_size", None)
             if not (window in (None, "epoch", "global") or (isinstance(window, int) and window > 0)):
                 raise ConfigError(f"{where}: window_size must be a positive int, 'epoch' or 'global', "
@@ -86,6 +88,8 @@ class LogProcessor:
             window = None
         elif window is None:
             window = self.window_size
+        if method not in _METHODS:  # registered with HistoryBuffer.register_statistics
+            return buffer.statistics(method, window)
         return getattr(buffer, method)(window)
 
     def _collect(self, runner, mode: str, batch_idx: int, window_size: Optional[int]) -> "OrderedDict[str, float]":

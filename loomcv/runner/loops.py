@@ -45,6 +45,18 @@ class BaseLoop:
     def run(self):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    # A custom train loop written for MMEngine counts with ``_epoch``/``_iter`` (or ``epoch``/``iter``
+    # properties); these let checkpoints save and resume it like the built-in loops.
+    def state(self) -> dict:
+        """Where training stands (the built-in train loops also count ``inner_iter``)."""
+        epoch = getattr(self, "epoch", getattr(self, "_epoch", 0))
+        return dict(epoch=int(epoch or 0), iter=int(getattr(self, "iter", getattr(self, "_iter", 0)) or 0),
+                    inner_iter=0)
+
+    def restore(self, state: dict) -> None:
+        """Continue from ``state``: sets ``_epoch`` and ``_iter``, MMEngine's counters."""
+        self._epoch, self._iter = int(state["epoch"]), int(state["iter"])
+
 
 def _sampler_of(dataloader):
     sampler = getattr(dataloader, "sampler", None)

@@ -12,18 +12,16 @@ import time
 from collections.abc import Mapping
 from typing import List, Optional, Union
 
-import torch
 import torch.nn as nn
 
 from loomcv import dist
 from loomcv.dist.watchdog import build_watchdog
 from loomcv.errors import ConfigError, ConfigKeyError, did_you_mean
-from loomcv.logging import LoomLogger, MessageHub
+from loomcv.logging import MessageHub
 from loomcv.model.wrappers import unwrap_model
 from loomcv.registry import RUNNERS, DefaultScope
 
-from .build import as_config, build_log_processor, build_loop, build_model, build_visualizer, check_triplet, \
-    is_dataloader_like
+from .build import BuildSteps, as_config, check_triplet, is_dataloader_like
 from .checkpointing import CheckpointIO
 from .hook_dispatch import DEFAULT_HOOKS, HookDispatch  # noqa: F401  (DEFAULT_HOOKS: public here too)
 from .loops import BaseLoop
@@ -36,7 +34,7 @@ RANDOMNESS_KEYS = ("seed", "deterministic", "diff_rank_seed")
 
 
 @RUNNERS.register_module(name=["Runner", "FlexibleRunner"])
-class Runner(HookDispatch, CheckpointIO):
+class Runner(BuildSteps, HookDispatch, CheckpointIO):
     """Args follow MMEngine's Runner: ``model``, ``work_dir``, the three dataloaders and their
     ``*_cfg``, ``optim_wrapper``, ``param_scheduler``, ``val_evaluator``/``test_evaluator``,
     ``default_hooks``, ``custom_hooks``, ``data_preprocessor``, ``load_from``, ``resume``
@@ -86,15 +84,13 @@ class Runner(HookDispatch, CheckpointIO):
         self._launcher = launcher
         self._env_cfg = dict(env_cfg or {})
         self._dist_cfg = dict(self._env_cfg.get("dist_cfg") or {})
-        self.device = setup_env(self._env_cfg, launcher)
+        self.setup_env(self._env_cfg)
         self._rank, self._world_size = dist.get_dist_info()
         self._randomness_cfg = dict(randomness or {})
         unknown = set(self._randomness_cfg) - set(RANDOMNESS_KEYS)
         if unknown:
             raise ConfigError(f"randomness: unknown key(s) {sorted(unknown)}; valid keys: {RANDOMNESS_KEYS}")
-        self._seed = set_random_seed(**self._randomness_cfg)
-        self._randomness_cfg["seed"] = self._seed - (dist.get_rank()
-                                                     if self._randomness_cfg.get("diff_rank_seed") else 0)
+        self.set_randomness(**self._randomness_cfg)
 
         # names, folders, logger, message hub, visualizer
         stamp = [time.strftime("%Y%m%d_%H%M%S", time.localtime())]
@@ -111,24 +107,25 @@ class Runner(HookDispatch, CheckpointIO):
         self._log_dir = osp.join(self._work_dir, self._timestamp)
         if self.rank == 0:
             os.makedirs(self._log_dir, exist_ok=True)
-        self.logger = LoomLogger.get_instance(experiment_name, log_file=osp.join(self._log_dir,
-                                                                                 f"{self._timestamp}.log"),
-                                              log_level=log_level)
-        self.message_hub = MessageHub.get_instance(experiment_name)
+        self.logger = self.build_logger(log_level=log_level)
+        self.message_hub = self.build_message_hub()
         self._watchdog = build_watchdog(self._dist_cfg, self.distributed, self.rank, self.logger)
         # the scope first: the visualizer, log processor and hooks are looked up in it
         self.default_scope = DefaultScope.get_instance(experiment_name, scope_name=default_scope)
-        self.visualizer = build_visualizer(visualizer, self._experiment_name, self._log_dir, self.rank)
+        self.visualizer = self.build_visualizer(visualizer)
         if self.cfg is not None:
             try:
                 self.visualizer.add_config(self.cfg)
             except Exception as err:  # a config holding objects cannot be written as text
                 self.logger.warning(f"config not written to the vis backends: {err}")
 
-        self.log_processor = build_log_processor(log_processor)
+        self.log_processor = self.build_log_processor(log_processor)
         self.strategy = build_strategy(strategy, self.distributed, compile=compile, channels_last=channels_last,
                                        activation_checkpointing=activation_checkpointing)
-        self.model = self.strategy.prepare_model(self, build_model(model, data_preprocessor))
+        if isinstance(model, Mapping) and data_preprocessor is not None:
+            model = dict(model, data_preprocessor=model.get("data_preprocessor", data_preprocessor))
+        self.model = self.wrap_model(self.cfg.get("model_wrapper_cfg") if self.cfg is not None else None,
+                                     self.build_model(model))
         self._init_hooks()
         self.register_hooks(default_hooks, custom_hooks)
         log_start(self)
@@ -163,41 +160,22 @@ class Runner(HookDispatch, CheckpointIO):
                    default_scope=cfg.get("default_scope", "loomcv"), cfg=cfg, compile=cfg.get("compile", False),
                    channels_last=cfg.get("channels_last", False), **args)
 
-    @staticmethod
-    def build_dataloader(dataloader, seed: Optional[int] = None, diff_rank_seed: bool = False):
-        """A DataLoader from its config (``dataset``, ``sampler``, ``batch_size``, ...), or itself."""
-        if is_dataloader_like(dataloader):
-            return dataloader
-        from loomcv.dataset import build_dataloader
-        return build_dataloader(dataloader, seed=seed, diff_rank_seed=diff_rank_seed)
+    # ================================================================== MMEngine's set-up steps
+    def setup_env(self, env_cfg: dict) -> None:
+        """Apply ``env_cfg`` (cudnn, multiprocessing, distributed back end) and pick the device."""
+        self.device = setup_env(dict(env_cfg or {}), self._launcher)
 
-    def build_evaluator(self, evaluator):
-        """An Evaluator from ``val_evaluator``/``test_evaluator`` (one entry of a list of them)."""
-        from loomcv.evaluator import build_evaluator
-        return build_evaluator(evaluator)
+    def set_randomness(self, seed: Optional[int] = None, diff_rank_seed: bool = False,
+                       deterministic: bool = False) -> None:
+        """Seed python, numpy and torch (``randomness`` in the config); ``runner.seed`` is the seed used."""
+        given = dict(seed=seed, diff_rank_seed=diff_rank_seed, deterministic=deterministic)
+        self._seed = set_random_seed(**given)
+        self._randomness_cfg = {k: v for k, v in given.items() if k in self._randomness_cfg or v}
+        self._randomness_cfg["seed"] = self._seed - (dist.get_rank() if diff_rank_seed else 0)
 
-    def build_optim_wrapper(self, optim_wrapper):
-        from loomcv.optim import OptimWrapper, OptimWrapperDict, build_optim_wrapper
-        if isinstance(optim_wrapper, (OptimWrapper, OptimWrapperDict)):
-            return optim_wrapper
-        if isinstance(optim_wrapper, torch.optim.Optimizer):
-            return OptimWrapper(optim_wrapper)
-        if not isinstance(optim_wrapper, Mapping):
-            raise TypeError(f"Runner: optim_wrapper must be an OptimWrapper or a config dict, "
-                            f"got {type(optim_wrapper).__name__}")
-        return build_optim_wrapper(self.model, optim_wrapper)  # after wrapping: FSDP's sharded parameters
-
-    def build_param_scheduler(self, scheduler) -> Union[list, dict]:
-        """Schedulers from configs (a dict of lists for an OptimWrapperDict); a missing ``end`` is the
-        training length, ``convert_to_iter_based`` uses the train dataloader's length."""
-        from loomcv.optim import build_param_schedulers
-        loop = self.train_loop
-        return build_param_schedulers(scheduler, self.optim_wrapper, epoch_length=len(loop.dataloader),
-                                      max_epochs=loop.max_epochs, max_iters=loop.max_iters)
-
-    def _build_loop(self, loop, kind: str):
-        dataloader = getattr(self, f"_{kind}_dataloader")
-        return build_loop(self, loop, kind, dataloader, getattr(self, f"_{kind}_evaluator", None))
+    def dump_config(self) -> None:
+        """Write the config into ``work_dir`` and the log folder (done once at start-up)."""
+        dump_config(self)
 
     # ================================================================== properties
     @property
@@ -258,6 +236,13 @@ class Runner(HookDispatch, CheckpointIO):
     distributed = property(lambda self: self._world_size > 1)
     launcher = property(lambda self: self._launcher)
     stop_requested = property(lambda self: self._preemption.requested)
+    # MMEngine's shortcuts into the loops and settings
+    val_evaluator = property(lambda self: self.val_loop.evaluator)
+    test_evaluator = property(lambda self: self.test_loop.evaluator)
+    val_interval = property(lambda self: self.train_loop.val_interval)
+    val_begin = property(lambda self: self.train_loop.val_begin)
+    deterministic = property(lambda self: bool(self._randomness_cfg.get("deterministic", False)))
+    model_name = property(lambda self: type(unwrap_model(self.model)).__name__)
 
     # ================================================================== run
     def train(self) -> nn.Module:

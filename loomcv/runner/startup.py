@@ -4,7 +4,7 @@
 method, OpenCV threads; one OpenMP/MKL thread per rank in distributed runs
 unless the environment sets them, as MMEngine does), starts the distributed backend for the launcher and
 picks the device. ``log_start`` writes what a reader of the log needs to
-reproduce the run; ``dump_config`` writes the config beside the log file.
+reproduce the run; ``dump_config`` writes the config beside the log file and into ``work_dir``.
 """
 
 import os.path as osp
@@ -86,13 +86,16 @@ def log_start(runner) -> None:
 
 
 def dump_config(runner) -> None:
-    """Write the config into the log folder (rank 0), named like the config file or the log."""
+    """Write the config (rank 0), named like the config file or the log: into the log folder, and
+    at ``work_dir/<config name>.py`` where MMEngine puts it (the latest run's config)."""
     cfg = runner.cfg
     if cfg is None or runner.rank != 0:
         return
     filename = getattr(cfg, "filename", None)
     name = osp.basename(filename) if filename else f"{runner.timestamp}.py"
-    try:
-        cfg.dump(osp.join(runner.log_dir, name))
-    except Exception as err:  # built objects in the config cannot be written out
-        runner.logger.warning(f"config not dumped to {runner.log_dir}: {type(err).__name__}: {err}")
+    for folder in (runner.log_dir, runner.work_dir):
+        try:
+            cfg.dump(osp.join(folder, name))
+        except Exception as err:  # built objects in the config cannot be written out
+            runner.logger.warning(f"config not dumped to {folder}: {type(err).__name__}: {err}")
+            return

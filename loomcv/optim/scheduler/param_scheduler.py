@@ -11,6 +11,7 @@ but the optimizer, so a resumed run continues the same curve.
 
 import inspect
 import math
+import warnings
 from bisect import bisect_right
 from collections import Counter
 from typing import Any, Dict, List, Optional, Sequence, Union
@@ -76,8 +77,11 @@ class _ParamScheduler:
         self.last_step = last_step
         self._global_step = begin + last_step + 1 if last_step != -1 else 0
         self._last_value: List[float] = []
+        self._order_checked = True  # the constructor's own step is not the user's first
+        _count_optimizer_steps(optimizer)
         if last_step == -1:
             self.step()
+        self._order_checked = False
 
     @property
     def param_groups(self) -> List[dict]:
@@ -89,6 +93,9 @@ class _ParamScheduler:
 
     def step(self) -> None:
         """Advance one epoch/iteration; set the value for the next one when in range."""
+        if not self._order_checked:
+            self._order_checked = True
+            _check_step_order(self)
         if self.begin <= self._global_step < self.end:
             self.last_step += 1
             for i, (group, value) in enumerate(zip(self.param_groups, self._get_value())):
@@ -104,7 +111,7 @@ class _ParamScheduler:
 
     # ------------------------------------------------------------ resume
     def state_dict(self) -> Dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+        return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_order_checked")}
 
     def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
         self.__dict__.update(state_dict)
@@ -136,11 +143,32 @@ class _ParamScheduler:
         return f"{type(self).__name__}({self.param_name}, {unit} [{self.begin}, {end}))"
 
 
-def _finite_end(scheduler: _ParamScheduler) -> int:
-    if scheduler.end >= INF:
-        raise ConfigError(f"{type(scheduler).__name__} needs a finite 'end' (its length); the "
-                          "runner fills it from train_cfg, or set end=...")
-    return scheduler.end - scheduler.begin
+def _torch_optimizer(optimizer: Any) -> Any:
+    return getattr(optimizer, "optimizer", optimizer)  # an OptimWrapper holds the torch optimizer
+
+
+def _on_optimizer_step(optimizer: Any, args: Any, kwargs: Any) -> None:
+    optimizer._loomcv_step_count = getattr(optimizer, "_loomcv_step_count", 0) + 1
+
+
+def _count_optimizer_steps(optimizer: Any) -> None:
+    """Count the torch optimizer's steps (a post-step hook, added once per optimizer)."""
+    opt = _torch_optimizer(optimizer)
+    register = getattr(opt, "register_step_post_hook", None)
+    if register is not None and not hasattr(opt, "_loomcv_step_count"):
+        opt._loomcv_step_count = 0
+        register(_on_optimizer_step)
+
+
+def _check_step_order(scheduler: _ParamScheduler) -> None:
+    """Warn, as MMEngine and torch do, when the first ``scheduler.step()`` comes before any
+    ``optimizer.step()``: the schedule's first value is then skipped. A wrapper that has run a
+    backward pass (gradient accumulation, a resumed count) has started, so it does not warn."""
+    opt = _torch_optimizer(scheduler.optimizer)
+    if getattr(opt, "_loomcv_step_count", 1) == 0 and not getattr(scheduler.optimizer, "_inner_count", 0):
+        warnings.warn(f"{type(scheduler).__name__}.step() was called before optimizer.step(): call "
+                      "optimizer.step() first, or the first value of the schedule is skipped", UserWarning,
+                      stacklevel=3)
 
 
 @PARAM_SCHEDULERS.register_module()
@@ -178,7 +206,6 @@ class LinearParamScheduler(_ParamScheduler):
         self.start_factor, self.end_factor = start_factor, end_factor
         self.total_iters = end - begin - 1
         super().__init__(optimizer, param_name, begin, end, last_step, by_epoch, verbose)
-        _finite_end(self)
 
     def _get_value(self):
         values = [g[self.param_name] for g in self.param_groups]
@@ -301,7 +328,6 @@ class PolyParamScheduler(_ParamScheduler):
         self.eta_min, self.power = eta_min, power
         self.total_iters = end - begin - 1
         super().__init__(optimizer, param_name, begin, end, last_step, by_epoch, verbose)
-        _finite_end(self)
 
     def _get_value(self):
         values = [g[self.param_name] for g in self.param_groups]
@@ -419,6 +445,9 @@ class ReduceOnPlateauParamScheduler(_ParamScheduler):
                  verbose: bool = False):
         check_choice(self, "rule", rule, ("less", "greater"))
         check_choice(self, "threshold_rule", threshold_rule, ("rel", "abs"))
+        if not by_epoch:
+            raise ConfigError(f"{type(self).__name__}: by_epoch must be True (it steps after each validation, "
+                              "with its metrics; MMEngine refuses by_epoch=False too), got by_epoch=False")
         if not 0 < factor < 1:
             raise ConfigError(f"ReduceOnPlateau factor must be in (0, 1), got {factor}")
         n = len(_param_groups(optimizer))

@@ -55,6 +55,10 @@ class BaseStrategy:
         from loomcv.model import is_model_wrapper
         if is_model_wrapper(model):
             return model
+        if not dist.is_distributed() and any(isinstance(m, nn.SyncBatchNorm) for m in model.modules()):
+            from loomcv.model import revert_sync_batchnorm
+            model = revert_sync_batchnorm(model)  # SyncBatchNorm needs a process group; MMEngine reverts it too
+            runner.logger.info("not distributed: the model's SyncBatchNorm layers run as BatchNorm")
         if self.channels_last:
             weights = self.channels_last_parameters()
             to_channels_last(model, parameters=weights)
@@ -145,6 +149,10 @@ class DDPStrategy(BaseStrategy):
         cfg = dict(cfg or dict(type="LoomDistributedDataParallel",
                                find_unused_parameters=bool(run_cfg.get("find_unused_parameters", False))))
         cfg.setdefault("type", "LoomDistributedDataParallel")
+        if cfg["type"] in ("MMFullyShardedDataParallel", "FullyShardedDataParallel"):
+            from loomcv.errors import ConfigError
+            raise ConfigError(f"model_wrapper_cfg type={cfg['type']!r}: FSDP is a strategy here, not a wrapper; "
+                              "write strategy=dict(type='FSDPStrategy', ...) (see docs/distributed.md)")
         cfg.setdefault("module", model)
         if runner.device.type == "cuda":
             cfg.setdefault("device_ids", [runner.device.index])
