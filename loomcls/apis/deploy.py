@@ -80,13 +80,7 @@ class DeployedClassifier(nn.Module):
         super().__init__()
         if backend is not None and backend not in BACKENDS:
             raise ValueError(f"DeployedClassifier: backend must be one of {BACKENDS}, got {backend!r}")
-        self.meta = load_sidecar(model_file)
-        if self.meta.get("task") != "classification":
-            raise ValueError(f"DeployedClassifier: {os.fspath(model_file)!r} was exported from a "
-                             f"{self.meta.get('model_type')} ({self.meta.get('task') or 'no task'}), not a classifier")
-        if "preprocess" not in self.meta:
-            raise ValueError(f"DeployedClassifier: the sidecar of {os.fspath(model_file)!r} has no preprocessing; "
-                             "export with `loomcv export`, or export_model(..., cfg=config)")
+        self.meta = load_sidecar(model_file, task="classification", owner="DeployedClassifier", what="a classifier")
         # without a config, the test pipeline the export recorded
         self.cfg = load_config(config) if config is not None else Config(dict(
             default_scope="loomcls", test_dataloader=dict(dataset=dict(pipeline=self.meta["preprocess"]["pipeline"]))))

@@ -172,8 +172,11 @@ def write_sidecar(path: str, data: dict) -> str:
     return path
 
 
-def load_sidecar(model_file: str) -> dict:
-    """The JSON written beside ``model_file`` by the export; a clear error if it is missing."""
+def load_sidecar(model_file: str, task: Optional[str] = None, owner: str = "load_sidecar",
+                 what: Optional[str] = None) -> dict:
+    """The JSON written beside ``model_file`` by the export; a clear error if it is missing. With
+    ``task``, also that the export is of that task (``what`` names it: 'a detector') and carries
+    the preprocessing a deployed model runs."""
     path = sidecar_path(model_file)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path!r} is missing: the export writes the preprocessing and class names "
@@ -183,6 +186,12 @@ def load_sidecar(model_file: str) -> dict:
     if data.get("sidecar_version") != SIDECAR_VERSION:
         raise ValueError(f"{path!r} has sidecar_version {data.get('sidecar_version')!r}; this loomcv reads "
                          f"version {SIDECAR_VERSION}: export again")
+    if task is not None and data.get("task") != task:
+        raise ValueError(f"{owner}: {os.fspath(model_file)!r} was exported from a {data.get('model_type')} "
+                         f"({data.get('task') or 'no task'}), not {what or task}")
+    if task is not None and "preprocess" not in data:
+        raise ValueError(f"{owner}: the sidecar of {os.fspath(model_file)!r} has no preprocessing; "
+                         "export with `loomcv export`, or export_model(..., cfg=config)")
     return data
 
 

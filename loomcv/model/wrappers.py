@@ -81,8 +81,8 @@ class LoomDistributedDataParallel(DistributedDataParallel):
         return self.module.test_step(data)
 
 
-def _report_unused(model: nn.Module, loss: torch.Tensor) -> None:
-    """Name trainable parameters that the loss does not depend on (they break DDP)."""
+def unused_parameters(model: nn.Module, loss: torch.Tensor) -> List[str]:
+    """Names of the trainable parameters that ``loss`` does not depend on (they break DDP)."""
     reached, stack = set(), [loss.grad_fn]
     while stack:
         fn = stack.pop()
@@ -92,7 +92,11 @@ def _report_unused(model: nn.Module, loss: torch.Tensor) -> None:
         if hasattr(fn, "variable"):
             reached.add(fn.variable)
         stack.extend(f for f, _ in fn.next_functions)
-    unused = [n for n, p in model.named_parameters() if p.requires_grad and p not in reached]
+    return [n for n, p in model.named_parameters() if p.requires_grad and p not in reached]
+
+
+def _report_unused(model: nn.Module, loss: torch.Tensor) -> None:
+    unused = unused_parameters(model, loss)
     if unused:
         raise RuntimeError("parameters not used in producing the loss (set find_unused_parameters"
                            "=True or remove them): " + ", ".join(unused))
@@ -101,19 +105,10 @@ def _report_unused(model: nn.Module, loss: torch.Tensor) -> None:
 def detect_anomalous_params(loss: torch.Tensor, model: nn.Module) -> List[str]:
     """Log (at ERROR) and return the trainable parameters ``loss`` does not depend on: the ones
     that make DDP without ``find_unused_parameters`` fail (MMEngine's helper, for debugging)."""
-    reached, stack = set(), [loss.grad_fn]
-    while stack:
-        fn = stack.pop()
-        if fn is None or fn in reached:
-            continue
-        reached.add(fn)
-        if hasattr(fn, "variable"):
-            reached.add(fn.variable)
-        stack.extend(f for f, _ in fn.next_functions)
-    unused = [n for n, p in model.named_parameters() if p.requires_grad and p not in reached]
+    unused = unused_parameters(model, loss)
+    shapes = {name: tuple(p.shape) for name, p in model.named_parameters()}
     for name in unused:
-        print_log(f"{name} with shape {tuple(dict(model.named_parameters())[name].shape)} is not in the "
-                  f"computational graph", "current", logging.ERROR)
+        print_log(f"{name} with shape {shapes[name]} is not in the computational graph", "current", logging.ERROR)
     return unused
 
 

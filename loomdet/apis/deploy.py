@@ -114,13 +114,7 @@ class DeployedDetector(nn.Module):
         super().__init__()
         if backend is not None and backend not in BACKENDS:
             raise ValueError(f"DeployedDetector: backend must be one of {BACKENDS}, got {backend!r}")
-        self.meta = load_sidecar(model_file)
-        if self.meta.get("task") != "detection":
-            raise ValueError(f"DeployedDetector: {os.fspath(model_file)!r} was exported from a "
-                             f"{self.meta.get('model_type')} ({self.meta.get('task') or 'no task'}), not a detector")
-        if "preprocess" not in self.meta:
-            raise ValueError(f"DeployedDetector: the sidecar of {os.fspath(model_file)!r} has no preprocessing; "
-                             "export with `loomcv export`, or export_model(..., cfg=config)")
+        self.meta = load_sidecar(model_file, task="detection", owner="DeployedDetector", what="a detector")
         if backend is not None and backend != self.meta["backend"]:
             raise ValueError(f"DeployedDetector: {os.fspath(model_file)!r} was exported as "
                              f"{self.meta['format']!r}, which backend {self.meta['backend']!r} runs, not {backend!r}")
