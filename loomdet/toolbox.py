@@ -16,4 +16,6 @@ TOOLBOX = Toolbox(
     export_specs="loomdet.apis.deploy",  # registers how detectors are exported (loomcv export)
     # the detectors of MMDetection 2.x-era (MMCV 1.x) configs this toolbox runs
     legacy_model_types=("RetinaNet", "YOLOV3", "FCOS"),
+    # MMDetection 2.x kept its transforms in datasets.pipelines
+    compat_imports={"mmdet.datasets.pipelines": "loomdet.datasets.transforms"},
 )

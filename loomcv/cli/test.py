@@ -8,6 +8,8 @@ import os.path as osp
 import pickle
 from typing import Any, List
 
+from .train import add_compat_flag, enable_compat_if_asked
+
 OUT_ITEMS = ("metrics", "pred")
 OUT_FORMATS = (".json", ".pkl", ".pickle")
 
@@ -32,12 +34,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tta", action="store_true",
                         help="test-time augmentation: wrap the model in the config's tta_model and test with "
                              "its tta_pipeline (as the OpenMMLab test scripts do)")
+    add_compat_flag(parser)
 
 
 def build_config(args):
     from loomcv.checkpoint.urls import is_remote
     from loomcv.config import Config
     from loomcv.config.loader import find_config
+    enable_compat_if_asked(args)
     cfg = Config.fromfile(find_config(args.config), cfg_options=args.cfg_options)
     if not osp.isfile(args.checkpoint) and not is_remote(args.checkpoint):
         raise FileNotFoundError(f"checkpoint {args.checkpoint!r} does not exist")

@@ -26,11 +26,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override settings, e.g. train_cfg.max_epochs=2 optim_wrapper.optimizer.lr=0.01")
     parser.add_argument("--launcher", choices=["none", "pytorch", "slurm"], default="none",
                         help="how the processes were started (pytorch = torchrun)")
+    add_compat_flag(parser)
+    parser.add_argument("--local-rank", "--local_rank", type=int, default=0, help=argparse.SUPPRESS)
+
+
+def add_compat_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compat", action="store_true",
                         help="serve `import mmengine / mmcv / mmpretrain / mmcls / mmdet ...` in the config's "
                              "custom_imports and user code from loomcv and its toolboxes (when those packages "
                              "are not installed); the same as compat_imports=True in the config")
-    parser.add_argument("--local-rank", "--local_rank", type=int, default=0, help=argparse.SUPPRESS)
+
+
+def enable_compat_if_asked(args: argparse.Namespace) -> None:
+    """``--compat``: switch the compat imports on before the config (and its custom_imports) loads."""
+    if getattr(args, "compat", False):
+        from loomcv.compat import enable
+        enable()
 
 
 def build_config(args: argparse.Namespace):
@@ -38,9 +49,7 @@ def build_config(args: argparse.Namespace):
     from loomcv.config import Config
     from loomcv.config.loader import find_config
 
-    if getattr(args, "compat", False):
-        from loomcv.compat import enable
-        enable()
+    enable_compat_if_asked(args)
     cfg = Config.fromfile(find_config(args.config), cfg_options=args.cfg_options)
     cfg.launcher = args.launcher
     if args.work_dir is not None:

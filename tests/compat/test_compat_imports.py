@@ -59,6 +59,16 @@ def test_paths_and_names_map_to_loomcv_and_the_toolboxes(enabled):
         import mmcv.ops  # noqa: F401  (no loomcv module answers to it)
 
 
+def test_mmdetection_paths_2x_and_3x(enabled):
+    from mmdet.datasets.pipelines import Expand  # MMDetection 2.x's home of the transforms
+    from mmdet.datasets.transforms import PackDetInputs
+    from mmdet.models import YOLOV3
+
+    import loomdet.datasets.transforms as transforms
+    assert Expand is transforms.Expand and PackDetInputs is transforms.PackDetInputs
+    assert YOLOV3.__module__.startswith("loomdet.models")
+
+
 def test_the_toolbox_table_comes_from_the_toolbox_declarations(enabled):
     from loomcv.registry.toolbox import Toolbox, register_toolbox, _registered
     register_toolbox(Toolbox(scope="loomcv_toy_box", aliases=("mmtoy",), package="loomcv",
@@ -142,12 +152,19 @@ def test_loomcv_train_with_compat_imports(tmp_path, how):
         default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=4, by_epoch=False))
         custom_hooks = [dict(type='RecordHook')]
         log_processor = dict(by_epoch=False)
+        test_dataloader = dict(batch_size=8, num_workers=0, dataset=dict(type='StripesDataset'),
+                               sampler=dict(type='DefaultSampler', shuffle=False))
+        test_evaluator = dict(type='StripesAccuracy')
+        test_cfg = dict(type='TestLoop')
         """))
-    args = ["-m", "loomcv", "train", str(cfg)] + (["--compat"] if how == "--compat" else [])
-    out = _run(args, cwd=tmp_path)
+    flag = ["--compat"] if how == "--compat" else []
+    out = _run(["-m", "loomcv", "train", str(cfg)] + flag, cwd=tmp_path)
     assert "compat imports on: mmengine, mmcv -> loomcv" in out.stdout + out.stderr
     record = json.loads((tmp_path / "wd" / "record.json").read_text())
     assert record["train_iters"] == 4 and record["loop_calls"] == 4
+    # `loomcv test` takes the same switch
+    out = _run(["-m", "loomcv", "test", str(cfg), str(tmp_path / "wd" / "iter_4.pth")] + flag, cwd=tmp_path)
+    assert "compat imports on" in out.stdout + out.stderr and "stripes/accuracy" in out.stdout + out.stderr
 
 
 def test_without_compat_the_project_does_not_import(tmp_path):
