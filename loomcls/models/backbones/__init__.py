@@ -1,6 +1,7 @@
 """Backbones, one file per family (registered in loomcls' MODELS)."""
 
 from .base_backbone import BaseBackbone
+from .convnext import ConvNeXt
 from .lenet import LeNet5
 from .mobilenet_v2 import MobileNetV2
 from .mobilenet_v3 import MobileNetV3
@@ -20,3 +21,5 @@ from .vision_transformer import VisionTransformer
 __all__ = ["BaseBackbone", "LeNet5", "MobileNetV2", "MobileNetV3", "RegNet", "Res2Net", "ResNeXt", "ResNet",
            "ResNetV1c", "ResNetV1d", "ResNet_CIFAR", "SEResNeXt", "SEResNet", "ShuffleNetV1", "ShuffleNetV2",
            "SwinTransformer", "VGG", "VisionTransformer"]
+
+__all__ += ["ConvNeXt"]
