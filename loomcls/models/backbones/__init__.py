@@ -2,6 +2,8 @@
 
 from .base_backbone import BaseBackbone
 from .convnext import ConvNeXt
+from .efficientnet import EfficientNet
+from .efficientnet_v2 import EfficientNetV2
 from .lenet import LeNet5
 from .mobilenet_v2 import MobileNetV2
 from .mobilenet_v3 import MobileNetV3
@@ -22,4 +24,4 @@ __all__ = ["BaseBackbone", "LeNet5", "MobileNetV2", "MobileNetV3", "RegNet", "Re
            "ResNetV1c", "ResNetV1d", "ResNet_CIFAR", "SEResNeXt", "SEResNet", "ShuffleNetV1", "ShuffleNetV2",
            "SwinTransformer", "VGG", "VisionTransformer"]
 
-__all__ += ["ConvNeXt"]
+__all__ += ["ConvNeXt", "EfficientNet", "EfficientNetV2"]
