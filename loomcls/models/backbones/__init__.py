@@ -7,6 +7,8 @@ from .densenet import DenseNet
 from .edgenext import EdgeNeXt
 from .efficientnet import EfficientNet
 from .efficientnet_v2 import EfficientNetV2
+from .hrnet import HRNet
+from .inception_v3 import InceptionV3
 from .lenet import LeNet5
 from .mlp_mixer import MlpMixer
 from .mobilenet_v2 import MobileNetV2
@@ -29,5 +31,5 @@ __all__ = ["BaseBackbone", "LeNet5", "MobileNetV2", "MobileNetV3", "RegNet", "Re
            "ResNetV1c", "ResNetV1d", "ResNet_CIFAR", "SEResNeXt", "SEResNet", "ShuffleNetV1", "ShuffleNetV2",
            "SwinTransformer", "VGG", "VisionTransformer"]
 
-__all__ += ["ConvMixer", "ConvNeXt", "DenseNet", "EdgeNeXt", "EfficientNet", "EfficientNetV2", "MlpMixer",
-            "PoolFormer"]
+__all__ += ["ConvMixer", "ConvNeXt", "DenseNet", "EdgeNeXt", "EfficientNet", "EfficientNetV2", "HRNet",
+            "InceptionV3", "MlpMixer", "PoolFormer"]
