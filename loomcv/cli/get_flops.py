@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 SIZE_KEYS = {"CenterCrop": "crop_size", "RandomCrop": "crop_size", "RandomResizedCrop": "scale",
-             "Resize": "scale"}
+             "Resize": "scale", "EfficientNetCenterCrop": "crop_size", "EfficientNetRandomCrop": "scale"}
 
 
 def pipeline_size(cfg) -> Sequence[int]:

@@ -25,7 +25,10 @@ DISTRIBUTIONS = ("normal", "uniform")
 
 
 def _has(module: nn.Module, name: str) -> bool:
-    return isinstance(getattr(module, name, None), torch.Tensor)
+    """Whether ``module.<name>`` is a tensor with values to set (meta tensors have none: a model
+    built on the meta device to count its parameters or FLOPs skips the initialization)."""
+    tensor = getattr(module, name, None)
+    return isinstance(tensor, torch.Tensor) and not tensor.is_meta
 
 
 def constant_init(module: nn.Module, val: float, bias: float = 0) -> None:

@@ -14,6 +14,7 @@ from .auto_augment import (AUTOAUG_POLICIES, RANDAUG_POLICIES, AutoAugment, Auto
                            Posterize, RandAugment, Rotate, Sharpness, Shear, Solarize, SolarizeAdd, Translate)
 from .formatting import PackInputs
 from .processing import ColorJitter, Lighting, RandomCrop, RandomErasing, RandomResizedCrop, ResizeEdge
+from .processing import EfficientNetCenterCrop, EfficientNetRandomCrop
 
 #: the classification transforms (loomcls' own); the rest are loomcv's, re-exported
 CLASSIFICATION_TRANSFORMS = [
@@ -21,6 +22,7 @@ CLASSIFICATION_TRANSFORMS = [
     "BaseAugTransform", "AutoAugment", "RandAugment", "AUTOAUG_POLICIES", "RANDAUG_POLICIES", "Shear",
     "Translate", "Rotate", "AutoContrast", "Invert", "Equalize", "Solarize", "SolarizeAdd", "Posterize",
     "Contrast", "ColorTransform", "Brightness", "Sharpness", "Cutout", "GaussianBlur",
+    "EfficientNetRandomCrop", "EfficientNetCenterCrop",
 ]
 
 __all__ = [*_engine_transforms, "Collect", *CLASSIFICATION_TRANSFORMS]

@@ -116,6 +116,105 @@ class RandomResizedCrop(BaseTransform):
         return results
 
 
+def _efficientnet_center_window(h: int, w: int, size: int, crop_padding: int) -> Tuple[int, int, int, int]:
+    """(offset_h, offset_w, side, side) of the centred square covering ``size / (size + crop_padding)``
+    of the short side (the TF EfficientNet eval crop); the side is floored to whole pixels."""
+    side = size / (size + crop_padding) * min(h, w)
+    offset_h = max(0, int(round((h - side) / 2.)))
+    offset_w = max(0, int(round((w - side) / 2.)))
+    return offset_h, offset_w, int(side), int(side)
+
+
+@TRANSFORMS.register_module()
+class EfficientNetRandomCrop(RandomResizedCrop):
+    """RandomResizedCrop as EfficientNet's TF input pipeline draws it.
+
+    The aspect ratio is uniform (not log-uniform) in ``aspect_ratio_range``;
+    the crop height is drawn uniformly between the heights that give
+    ``crop_ratio_range`` of the area at that ratio, and a draw is kept only if
+    its area stays in that range, it fits, and it covers ``min_covered`` of the
+    image. After ``max_attempts`` failures it takes the EfficientNet centre crop
+    (``scale / (scale + crop_padding)`` of the short side). Then it resizes to
+    ``scale`` x ``scale`` (bicubic by default).
+
+    Required Keys: img
+    Modified Keys: img, img_shape
+    Added Keys: -
+    """
+
+    def __init__(self, scale: int, min_covered: float = 0.1, crop_padding: int = 32,
+                 interpolation: str = "bicubic", **kwargs):
+        check(isinstance(scale, numbers.Integral) and not isinstance(scale, bool) and scale > 0, self,
+              f"scale must be a positive int (a square crop), got {scale!r}")
+        super().__init__(scale, interpolation=interpolation, **kwargs)
+        check(isinstance(min_covered, numbers.Number) and min_covered >= 0, self,
+              f"min_covered must be a number >= 0, got {min_covered!r}")
+        check(isinstance(crop_padding, numbers.Integral) and crop_padding >= 0, self,
+              f"crop_padding must be an int >= 0, got {crop_padding!r}")
+        self.min_covered = min_covered
+        self.crop_padding = crop_padding
+
+    @cache_randomness
+    def rand_crop_params(self, img: np.ndarray) -> Tuple[int, int, int, int]:
+        """(offset_h, offset_w, target_h, target_w) of the crop."""
+        h, w = img.shape[:2]
+        area = h * w
+        min_area, max_area = self.crop_ratio_range[0] * area, self.crop_ratio_range[1] * area
+        for _ in range(self.max_attempts):
+            aspect_ratio = np.random.uniform(*self.aspect_ratio_range)
+            min_h = int(round(math.sqrt(min_area / aspect_ratio)))
+            max_h = int(round(math.sqrt(max_area / aspect_ratio)))
+            if max_h * aspect_ratio > w:  # keep the width inside the image
+                max_h = int((w + 0.5 - 1e-7) / aspect_ratio)
+                if max_h * aspect_ratio > w:
+                    max_h -= 1
+            max_h = min(max_h, h)
+            min_h = min(max_h, min_h)
+            target_h = int(round(np.random.uniform(min_h, max_h)))
+            target_w = int(round(target_h * aspect_ratio))
+            target_area = target_h * target_w
+            if (target_area < min_area or target_area > max_area or target_w > w or target_h > h
+                    or target_area < self.min_covered * area):
+                continue
+            offset_h = np.random.randint(0, h - target_h + 1)
+            offset_w = np.random.randint(0, w - target_w + 1)
+            return int(offset_h), int(offset_w), target_h, target_w
+        return _efficientnet_center_window(h, w, self.scale[0], self.crop_padding)
+
+
+@TRANSFORMS.register_module()
+class EfficientNetCenterCrop(BaseTransform):
+    """EfficientNet's evaluation crop: the centred square covering
+    ``crop_size / (crop_size + crop_padding)`` of the short side, resized to
+    ``crop_size`` x ``crop_size`` (bicubic by default).
+
+    Required Keys: img
+    Modified Keys: img, img_shape
+    Added Keys: -
+    """
+
+    def __init__(self, crop_size: int, crop_padding: int = 32, interpolation: str = "bicubic",
+                 backend: str = "cv2"):
+        check(isinstance(crop_size, numbers.Integral) and not isinstance(crop_size, bool) and crop_size > 0, self,
+              f"crop_size must be a positive int, got {crop_size!r}")
+        check(isinstance(crop_padding, numbers.Integral) and crop_padding >= 0, self,
+              f"crop_padding must be an int >= 0, got {crop_padding!r}")
+        check_interpolation(interpolation, backend, "EfficientNetCenterCrop")
+        self.crop_size = int(crop_size)
+        self.crop_padding = crop_padding
+        self.interpolation = interpolation
+        self.backend = backend
+
+    def transform(self, results: Dict) -> Dict:
+        img = results["img"]
+        top, left, side_h, side_w = _efficientnet_center_window(*img.shape[:2], self.crop_size, self.crop_padding)
+        img = imresize(img[top:top + side_h, left:left + side_w], (self.crop_size, self.crop_size),
+                       interpolation=self.interpolation, backend=self.backend)
+        results["img"] = img
+        results["img_shape"] = img.shape[:2]
+        return results
+
+
 @TRANSFORMS.register_module()
 class RandomCrop(BaseTransform):
     """Crop a random ``crop_size=(h, w)`` window, after optional ``padding`` (left, top, right, bottom).

@@ -1,9 +1,19 @@
 """Backbones, one file per family (registered in loomcls' MODELS)."""
 
 from .base_backbone import BaseBackbone
+from .convmixer import ConvMixer
+from .convnext import ConvNeXt
+from .densenet import DenseNet
+from .edgenext import EdgeNeXt
+from .efficientnet import EfficientNet
+from .efficientnet_v2 import EfficientNetV2
+from .hrnet import HRNet
+from .inception_v3 import InceptionV3
 from .lenet import LeNet5
+from .mlp_mixer import MlpMixer
 from .mobilenet_v2 import MobileNetV2
 from .mobilenet_v3 import MobileNetV3
+from .poolformer import PoolFormer
 from .regnet import RegNet
 from .res2net import Res2Net
 from .resnet import ResNet, ResNetV1c, ResNetV1d
@@ -20,3 +30,6 @@ from .vision_transformer import VisionTransformer
 __all__ = ["BaseBackbone", "LeNet5", "MobileNetV2", "MobileNetV3", "RegNet", "Res2Net", "ResNeXt", "ResNet",
            "ResNetV1c", "ResNetV1d", "ResNet_CIFAR", "SEResNeXt", "SEResNet", "ShuffleNetV1", "ShuffleNetV2",
            "SwinTransformer", "VGG", "VisionTransformer"]
+
+__all__ += ["ConvMixer", "ConvNeXt", "DenseNet", "EdgeNeXt", "EfficientNet", "EfficientNetV2", "HRNet",
+            "InceptionV3", "MlpMixer", "PoolFormer"]

@@ -40,6 +40,9 @@ class ImageClassifier(BaseModel):
         if backbone is None:
             raise TypeError("ImageClassifier needs a backbone")
         self.backbone = build_or_accept(backbone, MODELS, nn.Module, "backbone", self)
+        if isinstance(neck, (list, tuple)):  # several necks in turn (as MMEngine builds a list of configs)
+            neck = nn.Sequential(*[build_or_accept(n, MODELS, nn.Module, f"neck[{i}]", self)
+                                   for i, n in enumerate(neck)])
         neck = build_or_accept(neck, MODELS, nn.Module, "neck", self, allow_none=True)
         head = build_or_accept(head, MODELS, nn.Module, "head", self, allow_none=True)
         if neck is not None:

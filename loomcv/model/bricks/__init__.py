@@ -2,7 +2,7 @@
 
 from .activation_checkpoint import activation_checkpoint
 from .activation import GELU, Clamp, HSigmoid, Swish, build_activation_layer
-from .conv import build_conv_layer
+from .conv import Conv2dAdaptivePadding, build_conv_layer
 from .conv_module import ConvModule, DepthwiseSeparableConvModule
 from .drop import Dropout, DropPath, drop_path
 from .norm import build_norm_layer, infer_abbr, is_norm
@@ -17,4 +17,5 @@ __all__ = [
     "drop_path", "SELayer", "make_divisible", "GELU", "Swish", "HSigmoid", "Clamp",
     "FFN", "AdaptivePadding", "LayerScale", "MultiheadAttention", "PatchEmbed", "PatchMerging",
     "build_dropout", "resize_pos_embed", "to_2tuple", "activation_checkpoint",
+    "Conv2dAdaptivePadding",
 ]
