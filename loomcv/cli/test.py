@@ -43,7 +43,7 @@ def build_config(args):
     from loomcv.config.loader import find_config
     enable_compat_if_asked(args)
     cfg = Config.fromfile(find_config(args.config), cfg_options=args.cfg_options)
-    if not osp.isfile(args.checkpoint) and not is_remote(args.checkpoint):
+    if not osp.exists(args.checkpoint) and not is_remote(args.checkpoint):  # a file, or a sharded folder
         raise FileNotFoundError(f"checkpoint {args.checkpoint!r} does not exist")
     cfg.load_from = args.checkpoint
     cfg.resume = False

@@ -103,6 +103,13 @@ def test_single_process_reads_the_full_and_the_sharded_checkpoint(fsdp_runs, tmp
     metrics = json.loads((tmp_path / "metrics.json").read_text())["metrics"]
     assert metrics["tiny/accuracy"] == pytest.approx(result["accuracy"])
     assert "FSDPStrategy: no process group" in proc.stdout + proc.stderr
+    # `loomcv test` takes the sharded folder as well
+    proc = subprocess.run([sys.executable, "-m", "loomcv", "test", str(cfg), str(out / "sharded" / "iter_6.pth"),
+                           "--work-dir", str(tmp_path / "test_sharded"), "--out", str(tmp_path / "sharded.json")],
+                          env=_env(), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    metrics = json.loads((tmp_path / "sharded.json").read_text())["metrics"]
+    assert metrics["tiny/accuracy"] == pytest.approx(result["accuracy"])
 
     sys.path[:0] = [HERE, RUNNER_TESTS]
     try:
