@@ -8,13 +8,14 @@ and restoring training state from it.
 """
 
 from .io import (LAST_CHECKPOINT, SAFETENSORS_META_KEY, _load_checkpoint, check_plain, find_latest_checkpoint,
-                 non_plain_values, save_checkpoint, save_safetensors, write_latest_marker)
+                 is_sharded_checkpoint, non_plain_values, save_checkpoint, save_safetensors, write_latest_marker)
 from .payload import (build_checkpoint, default_position, get_state_dict, load_scheduler_states,
                       restore_checkpoint, scheduler_states, weights_to_cpu)
 from .report import (DEFAULT_REVISE_KEYS, LoadReport, get_state_dict_from, load_checkpoint, load_state_dict,
                      rename_keys, summarise_keys, take_prefix)
 
 __all__ = [
+    "is_sharded_checkpoint",
     "LAST_CHECKPOINT", "SAFETENSORS_META_KEY", "_load_checkpoint", "check_plain", "find_latest_checkpoint",
     "non_plain_values", "save_checkpoint", "save_safetensors", "write_latest_marker", "build_checkpoint",
     "default_position", "get_state_dict", "load_scheduler_states", "restore_checkpoint", "scheduler_states",

@@ -296,6 +296,11 @@ def _load_checkpoint(filename: str, map_location="cpu", weights_only: bool = Tru
 # ------------------------------------------------------------------ the latest checkpoint
 
 
+def is_sharded_checkpoint(path: str) -> bool:
+    """A folder written by torch.distributed.checkpoint (a sharded strategy's checkpoint)."""
+    return osp.isdir(path) and osp.isfile(osp.join(path, ".metadata"))
+
+
 def find_latest_checkpoint(work_dir: str) -> Optional[str]:
     """The checkpoint named in ``work_dir/last_checkpoint``, or None."""
     marker = osp.join(work_dir, LAST_CHECKPOINT)

@@ -10,10 +10,11 @@ the resumed run has saved a newer periodic one.
 import math
 import os
 import os.path as osp
+import shutil
 import warnings
 from typing import List, Optional, Sequence, Union
 
-from loomcv.checkpoint import find_latest_checkpoint
+from loomcv.checkpoint import find_latest_checkpoint, is_sharded_checkpoint
 from loomcv.errors import ConfigError, did_you_mean
 from loomcv.registry import HOOKS
 from loomcv.validation import check_choice
@@ -130,8 +131,13 @@ class CheckpointHook(Hook):
 
     @staticmethod
     def _remove(runner, path: str) -> None:
-        if runner.rank == 0 and osp.isfile(path):
+        """Delete a checkpoint file, or a sharded strategy's checkpoint folder (rank 0)."""
+        if runner.rank != 0:
+            return
+        if osp.isfile(path):
             os.remove(path)
+        elif is_sharded_checkpoint(path):
+            shutil.rmtree(path)
 
     # ---------------------------------------------------------------- periodic
     def after_train_epoch(self, runner) -> None:
@@ -214,8 +220,8 @@ class CheckpointHook(Hook):
             if not RULES[rule](value, best):
                 continue
             old = self.best_ckpt_paths.get(key)
-            if old and runner.rank == 0 and osp.isfile(old):
-                os.remove(old)
+            if old:
+                self._remove(runner, old)
             unit = "epoch" if self.by_epoch else "iter"
             step = runner.epoch if self.by_epoch else runner.iter
             filename = f"best_{metric_key.replace('/', '_')}_{unit}_{step}.pth"

@@ -64,3 +64,25 @@ def test_lowering_max_keep_ckpts_on_resume_trims_the_old_files(tmp_path):
     assert _checkpoints(wd) == ["epoch_1.pth", "epoch_2.pth", "epoch_3.pth"]
     _run(_config(wd, max_epochs=4, max_keep=1), resume=True)
     assert _checkpoints(wd) == ["epoch_4.pth"]
+
+
+def test_a_sharded_checkpoint_folder_is_removed_like_a_file(tmp_path):
+    """max_keep_ckpts and best-checkpoint replacement remove a sharded strategy's checkpoint folder
+    (torch.distributed.checkpoint's layout), and never a folder that is not one."""
+    from types import SimpleNamespace
+
+    import torch
+    import torch.distributed.checkpoint as dcp
+
+    from loomcv.hooks import CheckpointHook
+
+    folder = tmp_path / "iter_3.pth"
+    dcp.save({"w": torch.ones(2)}, checkpoint_id=str(folder), no_dist=True)
+    other = tmp_path / "iter_4.pth"
+    other.mkdir()
+    (other / "notes.txt").write_text("not a checkpoint")
+    CheckpointHook._remove(SimpleNamespace(rank=1), str(folder))
+    assert folder.is_dir()  # only rank 0 deletes
+    CheckpointHook._remove(SimpleNamespace(rank=0), str(folder))
+    CheckpointHook._remove(SimpleNamespace(rank=0), str(other))
+    assert not folder.exists() and (other / "notes.txt").is_file()

@@ -21,7 +21,9 @@ from loomcv.checkpoint import _load_checkpoint, save_checkpoint
 from loomcv.registry import MODEL_WRAPPERS, Registry
 
 from .features import compile_model, to_channels_last, turn_on_activation_checkpointing
-from .sharded import is_sharded_checkpoint, load_sharded
+from loomcv.checkpoint import is_sharded_checkpoint
+
+from .sharded import load_sharded
 
 STRATEGIES = Registry("strategy", scope="loomcv", locations=["loomcv.runner.strategies"])
 

@@ -18,13 +18,14 @@ import torch
 import torch.nn as nn
 
 from loomcv import dist
+from loomcv.checkpoint import is_sharded_checkpoint
 from loomcv.errors import ConfigError, did_you_mean
 from loomcv.validation import check_choice
 
 from .base import STRATEGIES, BaseStrategy
 from .features import select_modules
-from .sharded import (indices_to_names, is_name_keyed, is_sharded_checkpoint, load_sharded, names_to_indices,
-                      parameter_names, save_sharded)
+from .sharded import (indices_to_names, is_name_keyed, load_sharded, names_to_indices, parameter_names,
+                      save_sharded)
 
 DTYPES = {"float32": torch.float32, "fp32": torch.float32, "float16": torch.float16, "fp16": torch.float16,
           "half": torch.float16, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}

@@ -30,10 +30,6 @@ RUNNER_STATE = "runner_state.pth"
 _TENSOR_KEYS = ("state_dict", "optimizer_state")
 
 
-def is_sharded_checkpoint(path: str) -> bool:
-    return osp.isdir(path) and osp.isfile(osp.join(path, ".metadata"))
-
-
 # ---------------------------------------------------------------- optimizer layouts
 
 
