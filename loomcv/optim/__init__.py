@@ -8,12 +8,12 @@ from loomcv.legacy.moved import moved_names
 
 from .constructor import DefaultOptimWrapperConstructor, build_optim_wrapper
 from .optim_wrapper import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
-from .optimizers import TORCH_OPTIMIZERS
+from .optimizers import LARS, TORCH_OPTIMIZERS, Adan, Lamb
 from .scheduler import *  # noqa: F401,F403
 from .scheduler import __all__ as _scheduler_names
 
 __all__ = ["OptimWrapper", "AmpOptimWrapper", "OptimWrapperDict", "DefaultOptimWrapperConstructor",
-           "build_optim_wrapper", "TORCH_OPTIMIZERS", *_scheduler_names]
+           "build_optim_wrapper", "TORCH_OPTIMIZERS", "Lamb", "LARS", "Adan", *_scheduler_names]
 
 # the MMCV 1.x closed-form schedulers moved to loomcv.legacy.schedulers
 __getattr__ = moved_names(__name__, dict.fromkeys(("LegacyLR", "LegacyMomentum"), "loomcv.legacy.schedulers"))
