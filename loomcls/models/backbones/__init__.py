@@ -17,8 +17,9 @@ from .swin_transformer import SwinTransformer
 from .vgg import VGG
 from .vision_transformer import VisionTransformer
 from .repvgg import RepVGG
+from .mobileone import MobileOne
 
 __all__ = ["BaseBackbone", "LeNet5", "MobileNetV2", "MobileNetV3", "RegNet", "Res2Net", "ResNeXt", "ResNet",
            "ResNetV1c", "ResNetV1d", "ResNet_CIFAR", "SEResNeXt", "SEResNet", "ShuffleNetV1", "ShuffleNetV2",
            "SwinTransformer", "VGG", "VisionTransformer"]
-__all__ += ["RepVGG"]
+__all__ += ["RepVGG", "MobileOne"]
