@@ -18,8 +18,9 @@ from .vgg import VGG
 from .vision_transformer import VisionTransformer
 from .repvgg import RepVGG
 from .mobileone import MobileOne
+from .levit import LeViT
 
 __all__ = ["BaseBackbone", "LeNet5", "MobileNetV2", "MobileNetV3", "RegNet", "Res2Net", "ResNeXt", "ResNet",
            "ResNetV1c", "ResNetV1d", "ResNet_CIFAR", "SEResNeXt", "SEResNet", "ShuffleNetV1", "ShuffleNetV2",
            "SwinTransformer", "VGG", "VisionTransformer"]
-__all__ += ["RepVGG", "MobileOne"]
+__all__ += ["RepVGG", "MobileOne", "LeViT"]
