@@ -19,8 +19,12 @@ from .vision_transformer import VisionTransformer
 from .repvgg import RepVGG
 from .mobileone import MobileOne
 from .levit import LeViT
+from .deit3 import DeiT3
+from .beit import BEiTViT
+from .vit_eva02 import ViTEVA02
+from .deit import DistilledVisionTransformer
 
 __all__ = ["BaseBackbone", "LeNet5", "MobileNetV2", "MobileNetV3", "RegNet", "Res2Net", "ResNeXt", "ResNet",
            "ResNetV1c", "ResNetV1d", "ResNet_CIFAR", "SEResNeXt", "SEResNet", "ShuffleNetV1", "ShuffleNetV2",
            "SwinTransformer", "VGG", "VisionTransformer"]
-__all__ += ["RepVGG", "MobileOne", "LeViT"]
+__all__ += ["RepVGG", "MobileOne", "LeViT", "DeiT3", "BEiTViT", "ViTEVA02", "DistilledVisionTransformer"]

@@ -2,7 +2,7 @@
 feed-forward network, layer scale and position-embedding resizing.
 
 Attribute names follow MMCV 2.x / MMPretrain 1.x (``projection``, ``qkv``,
-``proj``, ``layers.0.0``, ``gamma1.weight``, ``gamma2.gamma``, ``reduction``), so
+``proj``, ``layers.0.0``, ``gamma1.weight``, ``gamma2.weight``, ``reduction``), so
 their checkpoints load key for key.
 """
 
@@ -200,8 +200,9 @@ class PatchMerging(BaseModule):
 class LayerScale(nn.Module):
     """Per-channel learnable scale of a residual branch.
 
-    ``param_name`` is the parameter's key: ``'weight'`` in MMPretrain's
-    attention (``gamma1.weight``), ``'gamma'`` in MMCV's FFN (``gamma2.gamma``).
+    ``param_name`` is the parameter's key: ``'weight'`` both in MMPretrain's
+    attention (``gamma1.weight``) and in MMCV's FFN (``gamma2.weight``), the
+    names DINOv2/DeiT III checkpoints use.
     """
 
     def __init__(self, dim: int, init_values: float = 1e-5, data_format: str = "channels_last",
@@ -286,7 +287,7 @@ class FFN(BaseModule):
         self.layers = nn.Sequential(*layers)
         self.dropout_layer = build_dropout(dropout_layer)
         self.add_identity = add_identity
-        self.gamma2 = (LayerScale(embed_dims, layer_scale_init_value, param_name="gamma")
+        self.gamma2 = (LayerScale(embed_dims, layer_scale_init_value)
                        if layer_scale_init_value > 0 else nn.Identity())
 
     def forward(self, x: torch.Tensor, identity: Optional[torch.Tensor] = None) -> torch.Tensor:
