@@ -25,9 +25,10 @@ from .vit_eva02 import ViTEVA02
 from .deit import DistilledVisionTransformer
 from .cspnet import CSPDarkNet, CSPResNet, CSPResNeXt
 from .swin_transformer_v2 import SwinTransformerV2
+from .tinyvit import TinyViT
 
 __all__ = ["BaseBackbone", "LeNet5", "MobileNetV2", "MobileNetV3", "RegNet", "Res2Net", "ResNeXt", "ResNet",
            "ResNetV1c", "ResNetV1d", "ResNet_CIFAR", "SEResNeXt", "SEResNet", "ShuffleNetV1", "ShuffleNetV2",
            "SwinTransformer", "VGG", "VisionTransformer"]
 __all__ += ["RepVGG", "MobileOne", "LeViT", "DeiT3", "BEiTViT", "ViTEVA02", "DistilledVisionTransformer"]
-__all__ += ["CSPDarkNet", "CSPResNet", "CSPResNeXt", "SwinTransformerV2"]
+__all__ += ["CSPDarkNet", "CSPResNet", "CSPResNeXt", "SwinTransformerV2", "TinyViT"]
