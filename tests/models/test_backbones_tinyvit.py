@@ -105,3 +105,18 @@ def test_bad_arguments():
         build(arch=TINY, img_size=32, window_size=[2, 2])
     with pytest.raises(ValueError, match="frozen_stages must be in 0..4"):
         build(arch=TINY, img_size=32, window_size=[2, 2, 2, 1], frozen_stages=-1)
+
+
+@pytest.mark.parametrize("keys,queries,stride", [((3, 4), None, 1), ((7, 7), (4, 4), 2), ((5, 5), (3, 3), 2)])
+def test_offset_index_matches_the_reference_loop(keys, queries, stride):
+    from loomcls.models.utils.position_encoding import attention_offset_index
+    queries = queries or keys
+    k_points = [(y, x) for y in range(keys[0]) for x in range(keys[1])]
+    q_points = [(y, x) for y in range(queries[0]) for x in range(queries[1])]
+    offsets, expected = {}, []
+    for q in q_points:
+        for k in k_points:
+            expected.append(offsets.setdefault((abs(q[0] * stride - k[0]), abs(q[1] * stride - k[1])), len(offsets)))
+    count, index = attention_offset_index(keys, queries, stride)
+    assert count == len(offsets)
+    assert index.tolist() == torch.tensor(expected).view(len(q_points), len(k_points)).tolist()

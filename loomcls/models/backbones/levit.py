@@ -10,8 +10,6 @@ checkpoints load; after :meth:`LeViT.switch_to_deploy` each pair is one
 ``nn.Linear``/``nn.Conv2d`` with a bias, as in MMPretrain's deploy checkpoints.
 """
 
-import itertools
-
 import torch
 import torch.nn as nn
 
@@ -21,6 +19,7 @@ from loomcv.model import BaseModule
 from loomcv.model.bricks import DropPath, build_activation_layer, build_norm_layer
 
 from ..utils.arch import normalize_out_indices, select_arch
+from ..utils.position_encoding import attention_offset_index
 from ..utils.reparam import fuse_conv_bn
 from .base_backbone import BaseBackbone
 
@@ -100,16 +99,6 @@ class Residual(BaseModule):
         return x + self.drop_path(self.block(x))
 
 
-def _offset_index(queries, keys, stride=1):
-    """Per (query, key) pair, the index of its (|dy|, |dx|) offset among the distinct offsets."""
-    offsets, idxs = {}, []
-    for q in queries:
-        for k in keys:
-            offset = (abs(q[0] * stride - k[0]), abs(q[1] * stride - k[1]))
-            idxs.append(offsets.setdefault(offset, len(offsets)))
-    return len(offsets), torch.LongTensor(idxs).view(len(queries), len(keys))
-
-
 class Attention(BaseModule):
     """Multi-head attention with a learned bias per head and relative offset."""
 
@@ -122,8 +111,7 @@ class Attention(BaseModule):
         self.attn_ratio = attn_ratio
         self.qkv = LinearBatchNorm(dim, self.dh + self.nh_kd * 2)
         self.proj = nn.Sequential(build_activation_layer(act_cfg), LinearBatchNorm(self.dh, dim))
-        points = list(itertools.product(range(resolution), range(resolution)))
-        num_offsets, idxs = _offset_index(points, points)
+        num_offsets, idxs = attention_offset_index((resolution, resolution))
         self.attention_biases = nn.Parameter(torch.zeros(num_heads, num_offsets))
         self.register_buffer("attention_bias_idxs", idxs)
 
@@ -173,9 +161,8 @@ class AttentionSubsample(nn.Sequential):
         self.kv = LinearBatchNorm(in_dim, self.dh + self.nh_kd)
         self.q = nn.Sequential(Subsample(stride, resolution), LinearBatchNorm(in_dim, self.nh_kd))
         self.proj = nn.Sequential(build_activation_layer(act_cfg), LinearBatchNorm(self.dh, out_dim))
-        points = list(itertools.product(range(resolution), range(resolution)))
-        sub_points = list(itertools.product(range(self.sub_resolution), range(self.sub_resolution)))
-        num_offsets, idxs = _offset_index(sub_points, points, stride)
+        num_offsets, idxs = attention_offset_index((resolution, resolution),
+                                                   (self.sub_resolution, self.sub_resolution), stride)
         self.attention_biases = nn.Parameter(torch.zeros(num_heads, num_offsets))
         self.register_buffer("attention_bias_idxs", idxs)
 

@@ -7,7 +7,6 @@ Arch names ('5m', '11m', '21m'), arguments and keys follow MMPretrain 1.x
 pairs, ``attention_biases``, ``norm{i}``), so its converted checkpoints load.
 """
 
-import itertools
 from typing import Sequence
 
 import torch
@@ -20,6 +19,7 @@ from loomcv.model import BaseModule
 from loomcv.model.bricks import DropPath, activation_checkpoint, build_activation_layer, build_norm_layer
 
 from ..utils.arch import drop_path_rates, select_arch
+from ..utils.position_encoding import attention_offset_index
 from .base_backbone import BaseBackbone
 
 
@@ -106,15 +106,10 @@ class LeAttention(BaseModule):
         self.norm = nn.LayerNorm(dim)
         self.qkv = nn.Linear(dim, self.dh + self.nh_kd * 2)
         self.proj = nn.Linear(self.dh, dim)
-        points = list(itertools.product(range(resolution[0]), range(resolution[1])))
-        offsets, idxs = {}, []
-        for p1 in points:
-            for p2 in points:
-                idxs.append(offsets.setdefault((abs(p1[0] - p2[0]), abs(p1[1] - p2[1])), len(offsets)))
-        self.attention_biases = nn.Parameter(torch.zeros(num_heads, len(offsets)))
+        num_offsets, idxs = attention_offset_index(resolution)
+        self.attention_biases = nn.Parameter(torch.zeros(num_heads, num_offsets))
         # rebuilt from the window size, so not part of the state dict (as TinyViT's)
-        self.register_buffer("attention_bias_idxs", torch.LongTensor(idxs).view(len(points), len(points)),
-                             persistent=False)
+        self.register_buffer("attention_bias_idxs", idxs, persistent=False)
         self._register_load_state_dict_pre_hook(self._drop_index)
 
     @staticmethod

@@ -51,3 +51,29 @@ class RotaryEmbeddingFast(nn.Module):
         pairs = x.reshape(batch, heads, tokens, -1, 2)
         rotated = torch.stack((-pairs[..., 1], pairs[..., 0]), dim=-1).reshape(batch, heads, tokens, dims)
         return x * self.freqs_cos + rotated * self.freqs_sin
+
+
+def attention_offset_index(key_shape: Sequence[int], query_shape: Sequence[int] = None, stride: int = 1):
+    """LeViT/TinyViT attention biases: ``(number of distinct offsets, (Q, K) index)``.
+
+    Every (query, key) pair of two row-major grids gets the id of its offset
+    ``(|qy * stride - ky|, |qx * stride - kx|)``; ids are numbered in order of first
+    appearance, scanning queries then keys, as the reference loops number them (so
+    checkpoints' ``attention_biases`` columns line up).
+    """
+    query_shape = key_shape if query_shape is None else query_shape
+
+    def grid(shape):
+        ys, xs = torch.meshgrid(torch.arange(shape[0], device="cpu"), torch.arange(shape[1], device="cpu"),
+                                indexing="ij")
+        return torch.stack((ys.flatten(), xs.flatten()), dim=1)
+
+    q, k = grid(query_shape) * stride, grid(key_shape)
+    offsets = (q[:, None, :] - k[None, :, :]).abs()  # (Q, K, 2)
+    codes = (offsets[..., 0] * (max(key_shape[1], query_shape[1] * stride) + 1) + offsets[..., 1]).flatten()
+    unique, inverse = torch.unique(codes, return_inverse=True)
+    first = torch.full((len(unique),), len(codes), dtype=torch.long).scatter_reduce(
+        0, inverse, torch.arange(len(codes)), reduce="amin")
+    rank = torch.empty_like(first)
+    rank[torch.argsort(first)] = torch.arange(len(unique))
+    return len(unique), rank[inverse].view(len(q), len(k))
