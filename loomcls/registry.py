@@ -26,6 +26,7 @@ WEIGHT_INITIALIZERS = Registry("weight initializer", parent=root.WEIGHT_INITIALI
 OPTIMIZERS = Registry("optimizer", parent=root.OPTIMIZERS, scope="loomcls")
 OPTIM_WRAPPERS = Registry("optim wrapper", parent=root.OPTIM_WRAPPERS, scope="loomcls")
 OPTIM_WRAPPER_CONSTRUCTORS = Registry("optim wrapper constructor", parent=root.OPTIM_WRAPPER_CONSTRUCTORS,
+                                      locations=["loomcls.engine"],
                                       scope="loomcls")
 PARAM_SCHEDULERS = Registry("parameter scheduler", parent=root.PARAM_SCHEDULERS, scope="loomcls")
 

@@ -1,5 +1,8 @@
-"""Classification training-loop extensions (hooks) registered in loomcls' HOOKS."""
+"""Classification training-loop extensions: hooks (loomcls' HOOKS) and the layer-decay
+optim-wrapper constructor (loomcls' OPTIM_WRAPPER_CONSTRUCTORS)."""
 
-from .hooks import EMAHook, PreciseBNHook, VisualizationHook, update_bn_stats
+from .hooks import EMAHook, PreciseBNHook, SwitchRecipeHook, VisualizationHook, update_bn_stats
+from .optimizers import LearningRateDecayOptimWrapperConstructor
 
-__all__ = ["EMAHook", "PreciseBNHook", "VisualizationHook", "update_bn_stats"]
+__all__ = ["EMAHook", "PreciseBNHook", "SwitchRecipeHook", "VisualizationHook", "update_bn_stats",
+           "LearningRateDecayOptimWrapperConstructor"]

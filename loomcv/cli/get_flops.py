@@ -67,8 +67,22 @@ def build_model(cfg):
         model_cfg.setdefault("data_preprocessor", dict(cfg.data_preprocessor))
     if isinstance(model_cfg.get("backbone"), Mapping):
         model_cfg["backbone"] = {k: v for k, v in model_cfg["backbone"].items() if k != "init_cfg"}
-    with DefaultScope.overwrite_default_scope(cfg.get("default_scope", "loomcv")):
+    with DefaultScope.overwrite_default_scope(cfg.get("default_scope") or _shipped_scope(cfg) or "loomcv"):
         return MODELS.build(model_cfg).eval()
+
+
+def _shipped_scope(cfg):
+    """The scope of the toolbox that ships ``cfg`` (for configs without default_scope, such as
+    MMPretrain's headless DINOv2 ones), or None."""
+    import os.path as osp
+
+    from loomcv.registry.toolbox import config_packages
+    path = osp.abspath(getattr(cfg, "filename", None) or "")
+    for toolbox in config_packages():
+        root = toolbox.configs_path()
+        if root and path.startswith(osp.abspath(root) + osp.sep):
+            return toolbox.scope
+    return None
 
 
 def in_channels(model) -> int:

@@ -109,10 +109,16 @@ def merge_into(base: Dict[str, Any], child: Dict[str, Any], prov: Dict[Path, str
 
 # ----------------------------------------------------------------- loading
 class _BaseNamespace:
-    """``_base_`` inside a Python config: attribute access to copies of base values."""
+    """``_base_`` inside a Python config: attribute access to copies of base values.
 
-    def __init__(self, values: Dict[str, Any], filename: str):
-        self._values, self._filename = values, filename
+    A key the file assigns into (``_base_.train_dataloader.dataset.pipeline = p``,
+    as MMPretrain's MobileOne configs do) is handed out as one shared copy, which
+    is written back over the base value after the file ran (MMEngine semantics).
+    """
+
+    def __init__(self, values: Dict[str, Any], filename: str, assigned: Tuple[str, ...] = ()):
+        self._values, self._filename, self._assigned = values, filename, assigned
+        self._shared: Dict[str, Any] = {}
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
@@ -121,9 +127,35 @@ class _BaseNamespace:
             from loomcv.errors import did_you_mean
             raise ConfigKeyError(f"_base_.{name} is not defined in the bases of {self._filename}."
                                  f"{did_you_mean(name, self._values)}")
+        if name in self._assigned:
+            if name not in self._shared:
+                self._shared[name] = copy.deepcopy(ConfigDict(self._values)[name])
+            return self._shared[name]
         return copy.deepcopy(ConfigDict(self._values)[name])
 
     __getitem__ = __getattr__
+
+    def write_back(self) -> None:
+        """Store the values the file assigned into back over the base values."""
+        for name, value in self._shared.items():
+            self._values[name] = to_plain(value)
+
+
+def _assigned_base_keys(tree: ast.Module) -> Tuple[str, ...]:
+    """Top-level base keys that statements like ``_base_.a.b = v`` or ``_base_.a[0] = v`` assign into."""
+    keys = []
+    for node in ast.walk(tree):
+        targets = node.targets if isinstance(node, ast.Assign) else \
+            [node.target] if isinstance(node, ast.AugAssign) else []
+        for target in targets:
+            chain = []
+            while isinstance(target, (ast.Attribute, ast.Subscript)):
+                chain.append(target)
+                target = target.value
+            if isinstance(target, ast.Name) and target.id == BASE_KEY and chain and \
+                    isinstance(chain[-1], ast.Attribute) and len(chain) > 1:
+                keys.append(chain[-1].attr)
+    return tuple(dict.fromkeys(keys))
 
 
 def _base_list(value: Any, path: str, line: Any) -> List[str]:
@@ -207,8 +239,8 @@ def _load_py(path: str, text: str, use_predefined: bool, stack: Tuple[str, ...],
         body.append(stmt)
     tree.body = body
     base, prov = _load_bases(names, path, base_line, use_predefined, stack)
-    namespace: Dict[str, Any] = {"__file__": path, "__name__": "__loomcv_config__",
-                                 BASE_KEY: _BaseNamespace(base, path)}
+    base_ns = _BaseNamespace(base, path, _assigned_base_keys(tree))
+    namespace: Dict[str, Any] = {"__file__": path, "__name__": "__loomcv_config__", BASE_KEY: base_ns}
     try:
         exec(compile(tree, path, "exec"), namespace)
     except (ConfigError, ConfigKeyError):
@@ -216,6 +248,7 @@ def _load_py(path: str, text: str, use_predefined: bool, stack: Tuple[str, ...],
     except Exception as err:
         line = error_line(err, path)
         raise ConfigError(f"{path}:{line}: {type(err).__name__}: {err}") from err
+    base_ns.write_back()
     own = {k: to_plain(v) for k, v in namespace.items()
            if not k.startswith("__") and k != BASE_KEY
            and not isinstance(v, (types.ModuleType, types.FunctionType, type, _BaseNamespace))}

@@ -44,7 +44,8 @@ def test_list_models_patterns_excludes_and_task():
     assert list_models("resnet*") == ["resnet18_8xb16_cifar10", "resnet50_8xb32-ft_custom",
                                       "resnet50_8xb32_in1k"]
     assert list_models("resnet", exclude_patterns=["*cifar", "*custom"]) == ["resnet50_8xb32_in1k"]
-    assert list_models("swin") == ["swin-tiny_16xb64_in1k", "swin-tiny_3rdparty_in1k"]
+    assert list_models("swin", exclude_patterns=["swinv2*"]) == ["swin-tiny_16xb64_in1k", "swin-tiny_3rdparty_in1k"]
+    assert "swinv2-tiny-w8_3rdparty_in1k-256px" in list_models("swin")
     classification = list_models(task="Image Classification")
     assert "resnet50_8xb32_in1k" in classification and "lenet5_1xb64_mnist" not in classification
     assert "lenet5_1xb64_mnist" in list_models(task="null")

@@ -26,6 +26,16 @@ from .shufflenet_v2 import ShuffleNetV2
 from .swin_transformer import SwinTransformer
 from .vgg import VGG
 from .vision_transformer import VisionTransformer
+from .repvgg import RepVGG
+from .mobileone import MobileOne
+from .levit import LeViT
+from .deit3 import DeiT3
+from .beit import BEiTViT
+from .vit_eva02 import ViTEVA02
+from .deit import DistilledVisionTransformer
+from .cspnet import CSPDarkNet, CSPResNet, CSPResNeXt
+from .swin_transformer_v2 import SwinTransformerV2
+from .tinyvit import TinyViT
 
 __all__ = ["BaseBackbone", "LeNet5", "MobileNetV2", "MobileNetV3", "RegNet", "Res2Net", "ResNeXt", "ResNet",
            "ResNetV1c", "ResNetV1d", "ResNet_CIFAR", "SEResNeXt", "SEResNet", "ShuffleNetV1", "ShuffleNetV2",
@@ -33,3 +43,5 @@ __all__ = ["BaseBackbone", "LeNet5", "MobileNetV2", "MobileNetV3", "RegNet", "Re
 
 __all__ += ["ConvMixer", "ConvNeXt", "DenseNet", "EdgeNeXt", "EfficientNet", "EfficientNetV2", "HRNet",
             "InceptionV3", "MlpMixer", "PoolFormer"]
+__all__ += ["RepVGG", "MobileOne", "LeViT", "DeiT3", "BEiTViT", "ViTEVA02", "DistilledVisionTransformer"]
+__all__ += ["CSPDarkNet", "CSPResNet", "CSPResNeXt", "SwinTransformerV2", "TinyViT"]

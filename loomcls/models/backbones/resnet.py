@@ -5,7 +5,8 @@ import torch.nn as nn
 
 from loomcls.registry import MODELS
 from loomcv.model import BaseModule, Sequential
-from loomcv.model.bricks import ConvModule, DropPath, activation_checkpoint, build_conv_layer, build_norm_layer
+from loomcv.model.bricks import (ConvModule, DropPath, activation_checkpoint, build_activation_layer, build_conv_layer,
+                                 build_norm_layer)
 from loomcv.model.weight_init import constant_init
 from loomcv.validation import check_choice, check_positive
 from .base_backbone import BaseBackbone
@@ -69,7 +70,7 @@ class Bottleneck(BaseModule):
     def __init__(self, in_channels, out_channels, expansion=4, stride=1, dilation=1, downsample=None,
                  style="pytorch", with_cp=False, conv_cfg=None, norm_cfg=dict(type="BN"),
                  drop_path_rate=0.0, groups=1, width_per_group=4, base_channels=64, mid_channels=None,
-                 init_cfg=None):
+                 act_cfg=dict(type="ReLU", inplace=True), init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         name = type(self).__name__
         if style not in ("pytorch", "caffe"):
@@ -99,7 +100,7 @@ class Bottleneck(BaseModule):
         self.norm3_name, norm3 = build_norm_layer(norm_cfg, out_channels, postfix=3)
         self.conv3 = build_conv_layer(conv_cfg, mid_channels, out_channels, 1, bias=False)
         self.add_module(self.norm3_name, norm3)
-        self.relu = nn.ReLU(inplace=True)
+        self.relu = build_activation_layer(act_cfg)  # CSPResNet uses LeakyReLU
         self.downsample = downsample
         self.drop_path = DropPath(drop_path_rate) if drop_path_rate > 0 else nn.Identity()
 

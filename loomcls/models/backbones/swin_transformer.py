@@ -21,6 +21,7 @@ from loomcv.model.bricks import (FFN, PatchEmbed, PatchMerging, activation_check
                                  build_norm_layer, resize_pos_embed, to_2tuple)
 
 from ..utils.arch import check_frozen_stages, drop_path_rates, normalize_out_indices, select_arch
+from ..utils.layer_depth import swin_layer_depth
 from .base_backbone import BaseBackbone
 
 
@@ -373,3 +374,7 @@ class SwinTransformer(BaseBackbone):
                       f"{tuple(table.shape)}", logger="current")
             index_key = prefix + key.replace("bias_table", "index")
             state_dict[index_key] = own[key.replace("bias_table", "index")]
+
+    def get_layer_depth(self, param_name: str, prefix: str = ""):
+        """(depth, number of depths) for layer-wise lr decay (MMPretrain's numbering)."""
+        return swin_layer_depth(self.depths, param_name, prefix)

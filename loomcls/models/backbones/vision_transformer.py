@@ -1,4 +1,4 @@
-"""Vision Transformer (Dosovitskiy et al., 2021) and DeiT's sizes.
+"""Vision Transformer (Dosovitskiy et al., 2021) with DeiT's, EVA's and DINOv2's sizes.
 
 Arguments, arch names and state-dict keys follow MMPretrain 1.x
 (``cls_token``, ``pos_embed``, ``patch_embed.projection``, ``layers.N.{ln1,attn,ln2,ffn}``,
@@ -19,6 +19,7 @@ from loomcv.model import BaseModule
 from loomcv.model.bricks import FFN, MultiheadAttention, PatchEmbed, build_norm_layer, resize_pos_embed
 
 from ..utils.arch import check_frozen_stages, drop_path_rates, normalize_out_indices, select_arch
+from ..utils.swiglu_ffn import SwiGLUFFNFused
 from .base_backbone import BaseBackbone
 
 
@@ -29,8 +30,8 @@ class TransformerEncoderLayer(BaseModule):
                  drop_rate=0.0, attn_drop_rate=0.0, drop_path_rate=0.0, num_fcs=2, qkv_bias=True,
                  ffn_type="origin", act_cfg=dict(type="GELU"), norm_cfg=dict(type="LN"), init_cfg=None):
         super().__init__(init_cfg)
-        if ffn_type != "origin":
-            raise ValueError(f"TransformerEncoderLayer: only ffn_type='origin' is supported, got {ffn_type!r}")
+        if ffn_type not in ("origin", "swiglu_fused"):
+            raise ValueError(f"TransformerEncoderLayer: ffn_type must be 'origin' or 'swiglu_fused', got {ffn_type!r}")
         self.embed_dims = embed_dims
         drop_path = dict(type="DropPath", drop_prob=float(drop_path_rate))
         self.ln1 = build_norm_layer(norm_cfg, embed_dims)[1]
@@ -38,13 +39,17 @@ class TransformerEncoderLayer(BaseModule):
                                        dropout_layer=drop_path, qkv_bias=qkv_bias,
                                        layer_scale_init_value=layer_scale_init_value)
         self.ln2 = build_norm_layer(norm_cfg, embed_dims)[1]
-        self.ffn = FFN(embed_dims, feedforward_channels, num_fcs=num_fcs, ffn_drop=drop_rate,
-                       dropout_layer=drop_path, act_cfg=act_cfg, layer_scale_init_value=layer_scale_init_value)
+        if ffn_type == "origin":
+            self.ffn = FFN(embed_dims, feedforward_channels, num_fcs=num_fcs, ffn_drop=drop_rate,
+                           dropout_layer=drop_path, act_cfg=act_cfg, layer_scale_init_value=layer_scale_init_value)
+        else:  # DINOv2-giant: SwiGLU, no stochastic depth inside (as MMPretrain)
+            self.ffn = SwiGLUFFNFused(embed_dims, feedforward_channels,
+                                      layer_scale_init_value=layer_scale_init_value)
 
     def init_weights(self):
         super().init_weights()
         for module in self.ffn.modules():
-            if isinstance(module, nn.Linear):
+            if isinstance(module, nn.Linear) and module.bias is not None:
                 nn.init.xavier_uniform_(module.weight)
                 nn.init.normal_(module.bias, std=1e-6)
 
@@ -80,10 +85,14 @@ class VisionTransformer(BaseBackbone):
                                             feedforward_channels=5120)),
         **dict.fromkeys(["deit-t", "deit-tiny"], dict(embed_dims=192, num_layers=12, num_heads=3,
                                                       feedforward_channels=192 * 4)),
-        **dict.fromkeys(["deit-s", "deit-small"], dict(embed_dims=384, num_layers=12, num_heads=6,
-                                                       feedforward_channels=384 * 4)),
+        **dict.fromkeys(["deit-s", "deit-small", "dinov2-s", "dinov2-small"],
+                        dict(embed_dims=384, num_layers=12, num_heads=6, feedforward_channels=384 * 4)),
         **dict.fromkeys(["deit-b", "deit-base"], dict(embed_dims=768, num_layers=12, num_heads=12,
                                                       feedforward_channels=768 * 4)),
+        **dict.fromkeys(["eva-g", "eva-giant"], dict(embed_dims=1408, num_layers=40, num_heads=16,
+                                                     feedforward_channels=6144)),
+        **dict.fromkeys(["dinov2-g", "dinov2-giant"], dict(embed_dims=1536, num_layers=40, num_heads=24,
+                                                           feedforward_channels=6144)),
     }
     essential_keys = ("embed_dims", "num_layers", "num_heads", "feedforward_channels")
     OUT_TYPES = ("raw", "cls_token", "featmap", "avg_featmap")

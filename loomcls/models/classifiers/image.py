@@ -88,3 +88,10 @@ class ImageClassifier(BaseModel):
 
     def predict(self, inputs: torch.Tensor, data_samples: Optional[List] = None, **kwargs) -> List:
         return self.head.predict(self.extract_feat(inputs), data_samples, **kwargs)
+
+    def get_layer_depth(self, param_name: str):
+        """(depth, number of depths) of a parameter for layer-wise lr decay, from the backbone."""
+        if not hasattr(self.backbone, "get_layer_depth"):
+            raise NotImplementedError(f"ImageClassifier.get_layer_depth: the backbone {type(self.backbone).__name__} "
+                                      "has no get_layer_depth(param_name, prefix)")
+        return self.backbone.get_layer_depth(param_name, "backbone.")

@@ -2,7 +2,7 @@
 feed-forward network, layer scale and position-embedding resizing.
 
 Attribute names follow MMCV 2.x / MMPretrain 1.x (``projection``, ``qkv``,
-``proj``, ``layers.0.0``, ``gamma1.weight``, ``gamma2.gamma``, ``reduction``), so
+``proj``, ``layers.0.0``, ``gamma1.weight``, ``gamma2.weight``, ``reduction``), so
 their checkpoints load key for key.
 """
 
@@ -164,19 +164,22 @@ class PatchEmbed(BaseModule):
 class PatchMerging(BaseModule):
     """Merge each ``kernel_size`` neighbourhood of tokens into one token:
     unfold (channel-major order, as ``nn.Unfold``), norm, then the linear
-    ``reduction``. ``forward(x (B, H*W, C), (H, W))`` -> ``(x, (H', W'))``."""
+    ``reduction``. ``forward(x (B, H*W, C), (H, W))`` -> ``(x, (H', W'))``.
+    ``use_post_norm=True`` (Swin V2) normalizes the reduced tokens instead."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: IntPair = 2,
                  stride: Optional[IntPair] = None, padding: Union[int, str] = "corner",
                  dilation: IntPair = 1, bias: bool = False, norm_cfg: Optional[Mapping] = dict(type="LN"),
-                 init_cfg=None):
+                 use_post_norm: bool = False, init_cfg=None):
         super().__init__(init_cfg)
         self.in_channels, self.out_channels = in_channels, out_channels
+        self.use_post_norm = use_post_norm
         kernel_size, stride, dilation, padding, self.adaptive_padding = _window(kernel_size, stride,
                                                                                dilation, padding)
         self.sampler = nn.Unfold(kernel_size=kernel_size, dilation=dilation, padding=padding, stride=stride)
         sample_dims = kernel_size[0] * kernel_size[1] * in_channels
-        self.norm = build_norm_layer(norm_cfg, sample_dims)[1] if norm_cfg is not None else None
+        norm_dims = out_channels if use_post_norm else sample_dims
+        self.norm = build_norm_layer(norm_cfg, norm_dims)[1] if norm_cfg is not None else None
         self.reduction = nn.Linear(sample_dims, out_channels, bias=bias)
 
     def forward(self, x: torch.Tensor, input_size: Sequence[int]) -> Tuple[torch.Tensor, Tuple[int, int]]:
@@ -192,6 +195,9 @@ class PatchMerging(BaseModule):
         out_size = tuple(_conv_out_size(n, k, st, p, d) for n, k, st, p, d in
                          zip((h, w), s.kernel_size, s.stride, s.padding, s.dilation))
         x = self.sampler(x).transpose(1, 2)  # (B, H'*W', C*kh*kw)
+        if self.use_post_norm:
+            x = self.reduction(x)
+            return (self.norm(x) if self.norm is not None else x), out_size
         if self.norm is not None:
             x = self.norm(x)
         return self.reduction(x), out_size
@@ -200,8 +206,9 @@ class PatchMerging(BaseModule):
 class LayerScale(nn.Module):
     """Per-channel learnable scale of a residual branch.
 
-    ``param_name`` is the parameter's key: ``'weight'`` in MMPretrain's
-    attention (``gamma1.weight``), ``'gamma'`` in MMCV's FFN (``gamma2.gamma``).
+    ``param_name`` is the parameter's key: ``'weight'`` both in MMPretrain's
+    attention (``gamma1.weight``) and in MMCV's FFN (``gamma2.weight``), the
+    names DINOv2/DeiT III checkpoints use.
     """
 
     def __init__(self, dim: int, init_values: float = 1e-5, data_format: str = "channels_last",
@@ -286,7 +293,7 @@ class FFN(BaseModule):
         self.layers = nn.Sequential(*layers)
         self.dropout_layer = build_dropout(dropout_layer)
         self.add_identity = add_identity
-        self.gamma2 = (LayerScale(embed_dims, layer_scale_init_value, param_name="gamma")
+        self.gamma2 = (LayerScale(embed_dims, layer_scale_init_value)
                        if layer_scale_init_value > 0 else nn.Identity())
 
     def forward(self, x: torch.Tensor, identity: Optional[torch.Tensor] = None) -> torch.Tensor:
