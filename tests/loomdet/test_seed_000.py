@@ -72,7 +72,7 @@ def test_seed_000_loads_mmcls_weights_from_the_hub_cache_and_trains_on_digits(hu
     override.write_text(DIGITS_OVERRIDES.format(root=str(tmp_path / "digits")))
     cfg = Config.fromfile(str(override))
     cfg.work_dir = str(tmp_path / "work")
-    torch.set_num_threads(1)
+    torch.set_num_threads(1)  # restored by tests/conftest.py
     runner = Runner.from_cfg(cfg)
     runner.train()
     assert runner.iter == 2  # 4 canvases, batch 2, one epoch
