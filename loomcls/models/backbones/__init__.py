@@ -18,6 +18,7 @@ from .regnet import RegNet
 from .res2net import Res2Net
 from .resnet import ResNet, ResNetV1c, ResNetV1d
 from .resnet_cifar import ResNet_CIFAR
+from .resnest import ResNeSt
 from .resnext import ResNeXt
 from .seresnet import SEResNet
 from .seresnext import SEResNeXt
@@ -33,3 +34,5 @@ __all__ = ["BaseBackbone", "LeNet5", "MobileNetV2", "MobileNetV3", "RegNet", "Re
 
 __all__ += ["ConvMixer", "ConvNeXt", "DenseNet", "EdgeNeXt", "EfficientNet", "EfficientNetV2", "HRNet",
             "InceptionV3", "MlpMixer", "PoolFormer"]
+
+__all__ += ["ResNeSt"]
