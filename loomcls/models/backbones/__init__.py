@@ -13,6 +13,7 @@ from .lenet import LeNet5
 from .mlp_mixer import MlpMixer
 from .mobilenet_v2 import MobileNetV2
 from .mobilenet_v3 import MobileNetV3
+from .mobilevit import MobileViT
 from .poolformer import PoolFormer
 from .regnet import RegNet
 from .res2net import Res2Net
@@ -36,4 +37,4 @@ __all__ = ["BaseBackbone", "LeNet5", "MobileNetV2", "MobileNetV3", "RegNet", "Re
 __all__ += ["ConvMixer", "ConvNeXt", "DenseNet", "EdgeNeXt", "EfficientNet", "EfficientNetV2", "HRNet",
             "InceptionV3", "MlpMixer", "PoolFormer"]
 
-__all__ += ["ResNeSt", "VAN"]
+__all__ += ["MobileViT", "ResNeSt", "VAN"]
