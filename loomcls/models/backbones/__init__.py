@@ -7,6 +7,7 @@ from .densenet import DenseNet
 from .edgenext import EdgeNeXt
 from .efficientnet import EfficientNet
 from .efficientnet_v2 import EfficientNetV2
+from .hornet import HorNet
 from .hrnet import HRNet
 from .inception_v3 import InceptionV3
 from .lenet import LeNet5
@@ -37,4 +38,4 @@ __all__ = ["BaseBackbone", "LeNet5", "MobileNetV2", "MobileNetV3", "RegNet", "Re
 __all__ += ["ConvMixer", "ConvNeXt", "DenseNet", "EdgeNeXt", "EfficientNet", "EfficientNetV2", "HRNet",
             "InceptionV3", "MlpMixer", "PoolFormer"]
 
-__all__ += ["MobileViT", "ResNeSt", "VAN"]
+__all__ += ["HorNet", "MobileViT", "ResNeSt", "VAN"]
