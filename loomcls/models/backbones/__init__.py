@@ -3,6 +3,7 @@
 from .base_backbone import BaseBackbone
 from .convmixer import ConvMixer
 from .convnext import ConvNeXt
+from .davit import DaViT
 from .densenet import DenseNet
 from .edgenext import EdgeNeXt
 from .efficientnet import EfficientNet
@@ -38,4 +39,4 @@ __all__ = ["BaseBackbone", "LeNet5", "MobileNetV2", "MobileNetV3", "RegNet", "Re
 __all__ += ["ConvMixer", "ConvNeXt", "DenseNet", "EdgeNeXt", "EfficientNet", "EfficientNetV2", "HRNet",
             "InceptionV3", "MlpMixer", "PoolFormer"]
 
-__all__ += ["HorNet", "MobileViT", "ResNeSt", "VAN"]
+__all__ += ["DaViT", "HorNet", "MobileViT", "ResNeSt", "VAN"]
