@@ -1,6 +1,7 @@
 """Backbones, one file per family (registered in loomcls' MODELS)."""
 
 from .base_backbone import BaseBackbone
+from .conformer import Conformer
 from .convmixer import ConvMixer
 from .convnext import ConvNeXt
 from .davit import DaViT
@@ -39,4 +40,4 @@ __all__ = ["BaseBackbone", "LeNet5", "MobileNetV2", "MobileNetV3", "RegNet", "Re
 __all__ += ["ConvMixer", "ConvNeXt", "DenseNet", "EdgeNeXt", "EfficientNet", "EfficientNetV2", "HRNet",
             "InceptionV3", "MlpMixer", "PoolFormer"]
 
-__all__ += ["DaViT", "HorNet", "MobileViT", "ResNeSt", "VAN"]
+__all__ += ["Conformer", "DaViT", "HorNet", "MobileViT", "ResNeSt", "VAN"]
