@@ -29,6 +29,7 @@ from .seresnext import SEResNeXt
 from .shufflenet_v1 import ShuffleNetV1
 from .shufflenet_v2 import ShuffleNetV2
 from .swin_transformer import SwinTransformer
+from .t2t_vit import T2T_ViT
 from .van import VAN
 from .vgg import VGG
 from .vision_transformer import VisionTransformer
@@ -40,4 +41,4 @@ __all__ = ["BaseBackbone", "LeNet5", "MobileNetV2", "MobileNetV3", "RegNet", "Re
 __all__ += ["ConvMixer", "ConvNeXt", "DenseNet", "EdgeNeXt", "EfficientNet", "EfficientNetV2", "HRNet",
             "InceptionV3", "MlpMixer", "PoolFormer"]
 
-__all__ += ["Conformer", "DaViT", "HorNet", "MobileViT", "ResNeSt", "VAN"]
+__all__ += ["Conformer", "DaViT", "HorNet", "MobileViT", "ResNeSt", "T2T_ViT", "VAN"]
