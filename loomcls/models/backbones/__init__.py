@@ -30,6 +30,7 @@ from .shufflenet_v1 import ShuffleNetV1
 from .shufflenet_v2 import ShuffleNetV2
 from .swin_transformer import SwinTransformer
 from .t2t_vit import T2T_ViT
+from .tnt import TNT
 from .van import VAN
 from .vgg import VGG
 from .vision_transformer import VisionTransformer
@@ -41,4 +42,4 @@ __all__ = ["BaseBackbone", "LeNet5", "MobileNetV2", "MobileNetV3", "RegNet", "Re
 __all__ += ["ConvMixer", "ConvNeXt", "DenseNet", "EdgeNeXt", "EfficientNet", "EfficientNetV2", "HRNet",
             "InceptionV3", "MlpMixer", "PoolFormer"]
 
-__all__ += ["Conformer", "DaViT", "HorNet", "MobileViT", "ResNeSt", "T2T_ViT", "VAN"]
+__all__ += ["Conformer", "DaViT", "HorNet", "MobileViT", "ResNeSt", "T2T_ViT", "TNT", "VAN"]
