@@ -31,6 +31,7 @@ from .shufflenet_v2 import ShuffleNetV2
 from .swin_transformer import SwinTransformer
 from .t2t_vit import T2T_ViT
 from .tnt import TNT
+from .twins import PCPVT, SVT
 from .van import VAN
 from .vgg import VGG
 from .vision_transformer import VisionTransformer
@@ -42,4 +43,4 @@ __all__ = ["BaseBackbone", "LeNet5", "MobileNetV2", "MobileNetV3", "RegNet", "Re
 __all__ += ["ConvMixer", "ConvNeXt", "DenseNet", "EdgeNeXt", "EfficientNet", "EfficientNetV2", "HRNet",
             "InceptionV3", "MlpMixer", "PoolFormer"]
 
-__all__ += ["Conformer", "DaViT", "HorNet", "MobileViT", "ResNeSt", "T2T_ViT", "TNT", "VAN"]
+__all__ += ["Conformer", "DaViT", "HorNet", "MobileViT", "PCPVT", "ResNeSt", "SVT", "T2T_ViT", "TNT", "VAN"]
