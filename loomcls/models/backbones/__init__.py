@@ -5,6 +5,7 @@ from .conformer import Conformer
 from .convmixer import ConvMixer
 from .convnext import ConvNeXt
 from .davit import DaViT
+from .deit import DistilledVisionTransformer
 from .densenet import DenseNet
 from .edgenext import EdgeNeXt
 from .efficientnet import EfficientNet
@@ -43,4 +44,5 @@ __all__ = ["BaseBackbone", "LeNet5", "MobileNetV2", "MobileNetV3", "RegNet", "Re
 __all__ += ["ConvMixer", "ConvNeXt", "DenseNet", "EdgeNeXt", "EfficientNet", "EfficientNetV2", "HRNet",
             "InceptionV3", "MlpMixer", "PoolFormer"]
 
-__all__ += ["Conformer", "DaViT", "HorNet", "MobileViT", "PCPVT", "ResNeSt", "SVT", "T2T_ViT", "TNT", "VAN"]
+__all__ += ["Conformer", "DaViT", "DistilledVisionTransformer", "HorNet", "MobileViT", "PCPVT", "ResNeSt", "SVT",
+            "T2T_ViT", "TNT", "VAN"]

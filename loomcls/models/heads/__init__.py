@@ -1,8 +1,9 @@
 from .cls_head import ClsHead, LinearClsHead, StackedLinearClsHead
 from .conformer_head import ConformerHead
+from .deit_head import DeiTClsHead
 from .multi_label_cls_head import MultiLabelClsHead, MultiLabelLinearClsHead
 from .vision_transformer_head import VisionTransformerClsHead
 
 __all__ = ["ClsHead", "LinearClsHead", "StackedLinearClsHead", "MultiLabelClsHead", "MultiLabelLinearClsHead"]
 __all__ += ["VisionTransformerClsHead"]
-__all__ += ["ConformerHead"]
+__all__ += ["ConformerHead", "DeiTClsHead"]
