@@ -36,6 +36,7 @@ from .twins import PCPVT, SVT
 from .van import VAN
 from .vgg import VGG
 from .vision_transformer import VisionTransformer
+from .xcit import XCiT
 
 __all__ = ["BaseBackbone", "LeNet5", "MobileNetV2", "MobileNetV3", "RegNet", "Res2Net", "ResNeXt", "ResNet",
            "ResNetV1c", "ResNetV1d", "ResNet_CIFAR", "SEResNeXt", "SEResNet", "ShuffleNetV1", "ShuffleNetV2",
@@ -45,4 +46,4 @@ __all__ += ["ConvMixer", "ConvNeXt", "DenseNet", "EdgeNeXt", "EfficientNet", "Ef
             "InceptionV3", "MlpMixer", "PoolFormer"]
 
 __all__ += ["Conformer", "DaViT", "DistilledVisionTransformer", "HorNet", "MobileViT", "PCPVT", "ResNeSt", "SVT",
-            "T2T_ViT", "TNT", "VAN"]
+            "T2T_ViT", "TNT", "VAN", "XCiT"]
