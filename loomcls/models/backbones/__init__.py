@@ -25,6 +25,7 @@ from .resnet import ResNet, ResNetV1c, ResNetV1d
 from .resnet_cifar import ResNet_CIFAR
 from .resnest import ResNeSt
 from .resnext import ResNeXt
+from .riformer import RIFormer
 from .seresnet import SEResNet
 from .seresnext import SEResNeXt
 from .shufflenet_v1 import ShuffleNetV1
@@ -45,5 +46,5 @@ __all__ = ["BaseBackbone", "LeNet5", "MobileNetV2", "MobileNetV3", "RegNet", "Re
 __all__ += ["ConvMixer", "ConvNeXt", "DenseNet", "EdgeNeXt", "EfficientNet", "EfficientNetV2", "HRNet",
             "InceptionV3", "MlpMixer", "PoolFormer"]
 
-__all__ += ["Conformer", "DaViT", "DistilledVisionTransformer", "HorNet", "MobileViT", "PCPVT", "ResNeSt", "SVT",
-            "T2T_ViT", "TNT", "VAN", "XCiT"]
+__all__ += ["Conformer", "DaViT", "DistilledVisionTransformer", "HorNet", "MobileViT", "PCPVT", "ResNeSt", "RIFormer",
+            "SVT", "T2T_ViT", "TNT", "VAN", "XCiT"]
