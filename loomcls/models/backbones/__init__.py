@@ -8,6 +8,7 @@ from .davit import DaViT
 from .deit import DistilledVisionTransformer
 from .densenet import DenseNet
 from .edgenext import EdgeNeXt
+from .efficientformer import EfficientFormer
 from .efficientnet import EfficientNet
 from .efficientnet_v2 import EfficientNetV2
 from .hornet import HorNet
@@ -46,5 +47,6 @@ __all__ = ["BaseBackbone", "LeNet5", "MobileNetV2", "MobileNetV3", "RegNet", "Re
 __all__ += ["ConvMixer", "ConvNeXt", "DenseNet", "EdgeNeXt", "EfficientNet", "EfficientNetV2", "HRNet",
             "InceptionV3", "MlpMixer", "PoolFormer"]
 
-__all__ += ["Conformer", "DaViT", "DistilledVisionTransformer", "HorNet", "MobileViT", "PCPVT", "ResNeSt", "RIFormer",
+__all__ += ["Conformer", "DaViT", "DistilledVisionTransformer", "EfficientFormer",
+            "HorNet", "MobileViT", "PCPVT", "ResNeSt", "RIFormer",
             "SVT", "T2T_ViT", "TNT", "VAN", "XCiT"]

@@ -1,9 +1,10 @@
 from .cls_head import ClsHead, LinearClsHead, StackedLinearClsHead
 from .conformer_head import ConformerHead
 from .deit_head import DeiTClsHead
+from .efficientformer_head import EfficientFormerClsHead
 from .multi_label_cls_head import MultiLabelClsHead, MultiLabelLinearClsHead
 from .vision_transformer_head import VisionTransformerClsHead
 
 __all__ = ["ClsHead", "LinearClsHead", "StackedLinearClsHead", "MultiLabelClsHead", "MultiLabelLinearClsHead"]
 __all__ += ["VisionTransformerClsHead"]
-__all__ += ["ConformerHead", "DeiTClsHead"]
+__all__ += ["ConformerHead", "DeiTClsHead", "EfficientFormerClsHead"]
