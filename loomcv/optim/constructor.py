@@ -11,6 +11,7 @@ norm layer, then bias, then depthwise conv, then any other 1-D parameter.
 import copy
 import inspect
 import logging
+import warnings
 from typing import Any, Dict, List, Mapping, Optional
 
 import torch
@@ -56,6 +57,12 @@ class DefaultOptimWrapperConstructor:
         self._validate()
 
     def _validate(self) -> None:
+        if "_delete" in self.paramwise_cfg:
+            # MMPretrain's Twins configs misspell `_delete_`; MMEngine keeps the key and never reads it
+            warnings.warn("paramwise_cfg: `_delete` is not a setting (did you mean `_delete_`, which replaces "
+                          "the inherited dict when configs merge?); ignored, as MMEngine ignores it",
+                          UserWarning, stacklevel=3)
+            self.paramwise_cfg.pop("_delete")
         for key in self.paramwise_cfg:
             if key not in PARAMWISE_KEYS:
                 raise ConfigError(f"unknown paramwise_cfg key {key!r}; valid keys: "

@@ -105,3 +105,14 @@ def test_mmcls_0x_tutorial_style_custom_constructor():
     wrapper = build_optim_wrapper(Small(), dict(constructor="MyOptimizerConstructor",
                                                 optimizer=dict(type="SGD", lr=0.05)))
     assert isinstance(wrapper, OptimWrapper) and wrapper.get_lr() == {"lr": [0.05]}
+
+
+def test_a_misspelled_delete_key_warns_and_is_ignored_but_other_unknown_keys_fail():
+    """MMPretrain's Twins configs write paramwise_cfg=dict(_delete=True, ...); MMEngine never reads it."""
+    cfg = dict(optimizer=dict(type="SGD", lr=0.1, weight_decay=1e-4),
+               paramwise_cfg=dict(_delete=True, norm_decay_mult=0.0))
+    with pytest.warns(UserWarning, match="did you mean `_delete_`"):
+        wrapper = build_optim_wrapper(Small(), cfg)
+    assert {wd for _, wd in _settings(wrapper).values()} == {0.0, 1e-4}  # the other settings still apply
+    with pytest.raises(ConfigError, match="unknown paramwise_cfg key 'norm_decay_mul'"):
+        build_optim_wrapper(Small(), dict(optimizer=dict(type="SGD", lr=0.1), paramwise_cfg=dict(norm_decay_mul=0.)))

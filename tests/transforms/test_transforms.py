@@ -217,8 +217,11 @@ def test_augment_ops_values(img):
     assert build(type="Posterize", magnitude_range=(4, 0), magnitude_level=5).random_magnitude() == 2
     with pytest.raises(ConfigError, match="exactly one of `angle` and `magnitude_range`"):
         build(type="Rotate")
-    with pytest.raises(ConfigError, match="magnitude_level"):
-        build(type="Rotate", magnitude_range=(0, 30), magnitude_level=11)
+    with pytest.raises(ConfigError, match="magnitude_level must be >= 0"):
+        build(type="Rotate", magnitude_range=(0, 30), magnitude_level=-1)
+    # above total_level the range extrapolates, as MMPretrain (its ResNeSt configs use level 12 of 10)
+    assert build(type="Rotate", magnitude_range=(0, 30), magnitude_level=12, **apply).strength() == \
+        pytest.approx(36)
 
 
 def test_auto_and_rand_augment(img):

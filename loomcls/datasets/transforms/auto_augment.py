@@ -49,8 +49,8 @@ class BaseAugTransform(BaseTransform):
         check_prob(name, "prob", prob)
         check_prob(name, "random_negative_prob", random_negative_prob)
         check(total_level > 0, name, f"total_level must be > 0, got {total_level}")
-        check(0 <= magnitude_level <= total_level, name,
-              f"magnitude_level must be in [0, total_level={total_level}], got {magnitude_level}")
+        # a level above total_level extrapolates past the range's end, as MMPretrain (ResNeSt uses 12 of 10)
+        check(magnitude_level >= 0, name, f"magnitude_level must be >= 0, got {magnitude_level}")
         check(magnitude_std == "inf" or (isinstance(magnitude_std, numbers.Number) and magnitude_std >= 0), name,
               f"magnitude_std must be a number >= 0 or 'inf', got {magnitude_std!r}")
         if magnitude_range is not None:
@@ -541,8 +541,8 @@ class RandAugment(BaseTransform):
         policies = _named_policy("RandAugment", policies, RANDAUG_POLICIES)
         check(isinstance(num_policies, int) and num_policies > 0, "RandAugment",
               f"num_policies must be a positive int, got {num_policies!r}")
-        check(total_level > 0 and 0 <= magnitude_level <= total_level, "RandAugment",
-              f"need 0 <= magnitude_level <= total_level, got {magnitude_level} and {total_level}")
+        check(total_level > 0 and magnitude_level >= 0, "RandAugment",
+              f"need magnitude_level >= 0 and total_level > 0, got {magnitude_level} and {total_level}")
         check(magnitude_std == "inf" or (isinstance(magnitude_std, numbers.Number) and magnitude_std >= 0),
               "RandAugment", f"magnitude_std must be a number >= 0 or 'inf', got {magnitude_std!r}")
         for p in policies:
@@ -557,7 +557,9 @@ class RandAugment(BaseTransform):
         self.total_level = total_level
         self.hparams = hparams
         levels = dict(magnitude_level=magnitude_level, magnitude_std=magnitude_std, total_level=total_level)
-        self.transforms = [TRANSFORMS.build(_with_hparams(dict(levels, **p), hparams)) for p in policies]
+        # ``magnitude_key`` (which argument the range feeds) is a 0.x leftover that MMPretrain still drops
+        self.transforms = [TRANSFORMS.build(_with_hparams(
+            {k: v for k, v in dict(levels, **p).items() if k != "magnitude_key"}, hparams)) for p in policies]
 
     @cache_randomness
     def random_policy_indices(self) -> np.ndarray:

@@ -116,7 +116,7 @@ class ShiftWindowMSA(BaseModule):
         if shift > 0:
             x = torch.roll(x, shifts=(-shift, -shift), dims=(1, 2))
         mask = self.get_attn_mask((hp, wp), window, shift, device=x.device)
-        windows = self.window_partition(x, window).view(-1, window * window, channels)
+        windows = self.window_partition(x, window).reshape(-1, window * window, channels)
         windows = self.w_msa(windows, mask=mask).view(-1, window, window, channels)
         x = self.window_reverse(windows, hp, wp, window)
         if shift > 0:

@@ -1,20 +1,23 @@
-"""DeiT's head for the distilled ViT: one classifier on the class token (``layers.head``),
-one on the distillation token (``layers.head_dist``); their scores are averaged. Keys
-follow MMPretrain 1.x. Training needs a teacher's distillation loss, which loomcls does
-not provide, so training runs (with a warning) on the averaged scores only."""
+"""DeiT's head for the distilled ViT: one classifier on the class token, one
+(``head_dist``) on the distillation token; predictions average the two."""
 
 import warnings
 
 import torch.nn as nn
 
 from loomcls.registry import MODELS
+from loomcv.validation import check
 
 from .vision_transformer_head import VisionTransformerClsHead
 
 
 @MODELS.register_module()
 class DeiTClsHead(VisionTransformerClsHead):
-    """Arguments as VisionTransformerClsHead; expects ``(cls_token, dist_token)`` features."""
+    """The :class:`VisionTransformerClsHead` arguments; ``layers.head_dist`` is added.
+
+    As in MMPretrain, it classifies but does not train with distillation (that
+    needs a teacher): training it only learns the averaged score.
+    """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -23,10 +26,10 @@ class DeiTClsHead(VisionTransformerClsHead):
 
     def pre_logits(self, feats):
         feat = feats[-1]
-        if not isinstance(feat, (list, tuple)) or len(feat) not in (2, 3):
-            raise ValueError("DeiTClsHead expects (class token, distillation token) from the backbone, e.g. "
-                             "DistilledVisionTransformer with out_type='cls_token'")
-        cls_token, dist_token = feat[-2:]  # older backbones also returned the patch tokens first
+        check(isinstance(feat, (list, tuple)) and len(feat) in (2, 3), self,
+              "expects the (class token, distillation token) pair of a DistilledVisionTransformer "
+              f"with out_type='cls_token', got {type(feat).__name__}")
+        cls_token, dist_token = feat[-2:]  # older backbones put the patch tokens first
         if self.hidden_dim is None:
             return cls_token, dist_token
         return (self.layers.act(self.layers.pre_logits(cls_token)),
@@ -34,7 +37,7 @@ class DeiTClsHead(VisionTransformerClsHead):
 
     def forward(self, feats):
         if self.training:
-            warnings.warn("DeiTClsHead: the distilled DeiT is trained without its teacher here; only the "
-                          "averaged scores get the classification loss", stacklevel=2)
+            warnings.warn("DeiTClsHead trains the averaged score only; distillation from a teacher is not "
+                          "supported (as in MMPretrain)", stacklevel=2)
         cls_token, dist_token = self.pre_logits(feats)
         return (self.layers.head(cls_token) + self.layers.head_dist(dist_token)) / 2
