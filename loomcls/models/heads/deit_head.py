@@ -37,7 +37,7 @@ class DeiTClsHead(VisionTransformerClsHead):
 
     def forward(self, feats):
         if self.training:
-            warnings.warn("DeiTClsHead trains the averaged score only; distillation from a teacher is not "
-                          "supported (as in MMPretrain)", stacklevel=2)
+            warnings.warn("DeiTClsHead trains the averaged score only, without its teacher: distillation from "
+                          "a teacher is not supported (as in MMPretrain)", stacklevel=2)
         cls_token, dist_token = self.pre_logits(feats)
         return (self.layers.head(cls_token) + self.layers.head_dist(dist_token)) / 2
