@@ -156,15 +156,20 @@ def shipped_table() -> str:
     """Markdown rows of parameters and FLOPs for every shipped config at its pipeline's input size."""
     from loomcv.config import Config
     from loomcv.config.loader import shipped_configs
+    import json
     lines = ["| config | input | params | FLOPs |", "|---|---|---|---|"]
+    counted: Dict[str, Tuple[int, int, int]] = {}  # many configs differ only in data or schedule
     for name, path in shipped_configs():
         cfg = Config.fromfile(path)
         if "model" not in cfg:  # a fragment such as a test-time-augmentation add-on
             continue
         shape = input_shape(pipeline_size(cfg))
-        model, rows = measure(cfg, shape, depth=0)
-        lines.append(f"| `{name}` | {in_channels(model)}x{shape[0]}x{shape[1]} | {human(rows[0][1])} "
-                     f"| {human(rows[0][2])} |")
+        key = json.dumps([cfg.get("default_scope"), cfg.model, shape], sort_keys=True, default=repr)
+        if key not in counted:
+            model, rows = measure(cfg, shape, depth=0)
+            counted[key] = (in_channels(model), rows[0][1], rows[0][2])
+        channels, params, flops = counted[key]
+        lines.append(f"| `{name}` | {channels}x{shape[0]}x{shape[1]} | {human(params)} | {human(flops)} |")
     return "\n".join(lines)
 
 
