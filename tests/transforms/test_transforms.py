@@ -327,3 +327,15 @@ def test_repr_shows_arguments_and_unknown_arguments_are_named():
         build(type="RandomFlip", flip_prob=0.5)
     with pytest.raises(KeyError, match="RandomFlp"):
         build(type="RandomFlp")
+
+
+def test_auto_augment_finds_its_operations_under_any_default_scope():
+    """Its policies name loomcls transforms (Posterize, Solarize...): built from loomcls' registry, they are
+    found even when the current scope is the engine's (a pipeline built outside a loomcls config)."""
+    from loomcls.datasets.transforms import AutoAugment
+    from loomcv.registry import default_scope
+
+    with default_scope("loomcv"):
+        augment = AutoAugment(policies="imagenet")
+    assert {type(op).__name__ for p in augment.sub_policies for op in p.transforms} >= {"Posterize", "Solarize"}
+    assert augment(dict(img=np.zeros((8, 8, 3), np.uint8)))["img"].shape == (8, 8, 3)

@@ -512,7 +512,8 @@ class AutoAugment(BaseTransform):
               "policies must be a non-empty list of non-empty lists of operation dicts")
         self.policies = policies
         self.hparams = hparams
-        self.sub_policies = [Compose([_with_hparams(op, hparams) for op in p]) for p in policies]
+        # built from loomcls' registry, so the operations are found whatever the default scope
+        self.sub_policies = [Compose([TRANSFORMS.build(_with_hparams(op, hparams)) for op in p]) for p in policies]
 
     @cache_randomness
     def random_policy_index(self) -> int:
