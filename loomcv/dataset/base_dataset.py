@@ -281,6 +281,8 @@ class BaseDataset:
         return sub
 
     def __repr__(self) -> str:
+        if not hasattr(self, "pipeline"):  # an error inside __init__, before the base class ran
+            return f"{type(self).__name__}(not initialized)"
         size = len(self) if self._fully_initialized else "not loaded yet"
         lines = [f"{type(self).__name__}(", f"    number of samples: {size}",
                  f"    ann_file: {self.ann_file!r}", f"    data_root: {self.data_root!r}"]

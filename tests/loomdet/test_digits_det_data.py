@@ -112,3 +112,9 @@ def test_bad_arguments_are_named(tmp_path):
         DigitsDetDataset(img_size=16, data_root=str(tmp_path))
     with pytest.raises(ConfigError, match="num_digits"):
         DigitsDetDataset(num_digits=(3, 2), data_root=str(tmp_path))
+
+
+def test_repr_of_a_dataset_whose_init_failed_early_does_not_raise():
+    """Tracebacks and debuggers show the object whose __init__ raised; its repr must not raise too."""
+    half_built = DigitsDetDataset.__new__(DigitsDetDataset)
+    assert repr(half_built) == "DigitsDetDataset(not initialized)"
