@@ -95,18 +95,22 @@ def datasets_of(dataset: Any) -> Iterator[Any]:
         yield from datasets_of(each)
 
 
-def check_datasets(runner, loop) -> None:
-    """Once per built loop: each dataset that defines ``check_model(model)`` checks its annotations
+def check_against_model(dataset: Any, model) -> None:
+    """Each dataset (wrapped ones too) that defines ``check_model(model)`` checks its annotations
     against the model (a classification set: every label below the head's ``num_classes``)."""
-    dataset = getattr(getattr(loop, "dataloader", None), "dataset", None)
-    if dataset is None:
-        return
-    from loomcv.model.wrappers import unwrap_model
-    model = unwrap_model(runner.model)
     for each in datasets_of(dataset):
         check = getattr(each, "check_model", None)
         if callable(check):
             check(model)
+
+
+def check_datasets(runner, loop) -> None:
+    """Once per built loop: the loop's dataset against the (unwrapped) model."""
+    dataset = getattr(getattr(loop, "dataloader", None), "dataset", None)
+    if dataset is None:
+        return
+    from loomcv.model.wrappers import unwrap_model
+    check_against_model(dataset, unwrap_model(runner.model))
 
 
 def build_visualizer(visualizer, name: str, save_dir: str, rank: int):

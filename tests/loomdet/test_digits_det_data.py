@@ -118,3 +118,24 @@ def test_repr_of_a_dataset_whose_init_failed_early_does_not_raise():
     """Tracebacks and debuggers show the object whose __init__ raised; its repr must not raise too."""
     half_built = DigitsDetDataset.__new__(DigitsDetDataset)
     assert repr(half_built) == "DigitsDetDataset(not initialized)"
+
+
+def test_num_class_check_hook_stops_a_head_of_another_class_count(tmp_path):
+    """MMDetection's NumClassCheckHook name, listed in custom_hooks, runs the dataset's class check."""
+    from types import SimpleNamespace
+
+    from loomcv.config import Config
+    from loomcv.config.loader import find_config
+    from loomcv.registry import init_default_scope
+    from loomdet.registry import HOOKS, MODELS
+
+    cfg = Config.fromfile(find_config("yolov3_mobilenetv2_1xb16_digitsdet"))
+    init_default_scope("loomdet")
+    ds = DigitsDetDataset(split="val", num_images=2, img_size=64, data_root=str(tmp_path))
+    hook = HOOKS.build(dict(type="NumClassCheckHook"))
+    runner = SimpleNamespace(model=MODELS.build(cfg.model), val_dataloader=SimpleNamespace(dataset=ds))
+    hook.before_val_epoch(runner)  # 10 classes, 10 outputs: passes
+    cfg.model.bbox_head.num_classes = 80
+    runner.model = MODELS.build(cfg.model)
+    with pytest.raises(ConfigError, match=r"model.bbox_head.num_classes=80.*set model.bbox_head.num_classes=10"):
+        hook.before_val_epoch(runner)

@@ -34,12 +34,10 @@ default_hooks = dict(checkpoint=dict(interval=10), logger=dict(interval=1))
 
 
 @pytest.fixture
-def hub_dir(tmp_path):
+def hub_dir(tmp_path, monkeypatch):
     """A private torch.hub cache (``$TORCH_HOME/hub``), restored afterwards."""
-    before = torch.hub.get_dir()
-    torch.hub.set_dir(str(tmp_path / "hub"))
-    yield tmp_path / "hub"
-    torch.hub.set_dir(before)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    return tmp_path / "hub"
 
 
 def write_mmcls_checkpoint(path):

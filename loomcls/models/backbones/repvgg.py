@@ -18,7 +18,7 @@ from loomcv.model.bricks import ConvModule, SELayer, activation_checkpoint, buil
     build_conv_layer, build_norm_layer
 
 from ..utils.arch import check_frozen_stages, normalize_out_indices, select_arch
-from ..utils.reparam import fuse_bn_shortcut, fuse_conv_bn, pad_kernel
+from ..utils.reparam import fuse_bn_shortcut, fuse_conv_bn, pad_kernel, switch_block_to_deploy
 from .base_backbone import BaseBackbone
 
 
@@ -84,18 +84,8 @@ class RepVGGBlock(BaseModule):
         return weight, bias
 
     def switch_to_deploy(self):
-        """Replace the branches by their equivalent 3x3 conv (needs BN norms)."""
-        if self.deploy:
-            return
-        if self.norm_cfg.get("type") not in ("BN", "BN2d", "SyncBN"):
-            raise ConfigError(f"RepVGGBlock.switch_to_deploy needs norm_cfg type 'BN', got {self.norm_cfg!r}")
-        weight, bias = self.reparameterize()
-        self.branch_reparam = self._reparam_conv().to(weight.device, weight.dtype)
-        self.branch_reparam.weight.data.copy_(weight.detach())
-        self.branch_reparam.bias.data.copy_(bias.detach())
-        for name in ("branch_3x3", "branch_1x1", "branch_norm"):
-            delattr(self, name)
-        self.deploy = True
+        """Replace the branches by its equivalent 3x3 conv (needs BN norms)."""
+        switch_block_to_deploy(self, ("branch_3x3", "branch_1x1", "branch_norm"))
 
 
 class MTSPPF(BaseModule):

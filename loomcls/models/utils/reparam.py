@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from loomcv.errors import ConfigError
+
 
 def fuse_conv_bn(weight: Optional[torch.Tensor], bn: nn.Module) -> Tuple[torch.Tensor, torch.Tensor]:
     """Kernel and bias of ``bn(conv(x))`` for a bias-free conv with ``weight`` (eval-mode BN statistics)."""
@@ -41,3 +43,20 @@ def pad_kernel(kernel: torch.Tensor, kernel_size: int) -> torch.Tensor:
 def fuse_bn_shortcut(bn: nn.Module, groups: int, kernel_size: int, like: torch.Tensor):
     """Kernel and bias of a BN-only identity branch, as a ``kernel_size`` conv."""
     return fuse_conv_bn(identity_kernel(bn.num_features, groups, kernel_size, like), bn)
+
+
+def switch_block_to_deploy(block: nn.Module, branches: Tuple[str, ...]) -> None:
+    """Replace a re-parameterizable block's training ``branches`` by the one conv they equal:
+    ``block.reparameterize()`` gives its kernel and bias, ``block._reparam_conv()`` the empty conv.
+    The folding is exact only for BatchNorm, so other norms are refused."""
+    if block.deploy:
+        return
+    if block.norm_cfg.get("type") not in ("BN", "BN2d", "SyncBN"):
+        raise ConfigError(f"{type(block).__name__}.switch_to_deploy needs norm_cfg type 'BN', got {block.norm_cfg!r}")
+    weight, bias = block.reparameterize()
+    block.branch_reparam = block._reparam_conv().to(weight.device, weight.dtype)
+    block.branch_reparam.weight.data.copy_(weight.detach())
+    block.branch_reparam.bias.data.copy_(bias.detach())
+    for name in branches:
+        delattr(block, name)
+    block.deploy = True

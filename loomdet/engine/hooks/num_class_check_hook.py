@@ -7,7 +7,7 @@ this hook lets configs that list it (MMDetection users add it to
 
 from loomcv.hooks import Hook
 from loomcv.model.wrappers import unwrap_model
-from loomcv.runner.build import datasets_of
+from loomcv.runner.build import check_against_model
 
 from ...registry import HOOKS
 
@@ -17,11 +17,7 @@ class NumClassCheckHook(Hook):
     """Stops the run when a head's ``num_classes`` differs from the dataset's classes."""
 
     def _check(self, runner, dataloader) -> None:
-        model = unwrap_model(runner.model)
-        for dataset in datasets_of(dataloader.dataset):
-            check = getattr(dataset, "check_model", None)
-            if callable(check):
-                check(model)
+        check_against_model(dataloader.dataset, unwrap_model(runner.model))
 
     def before_train_epoch(self, runner) -> None:
         self._check(runner, runner.train_dataloader)
